@@ -1,0 +1,4 @@
+//! Validators for credential formats (checksummed tokens, JWT structure).
+
+/// Validators of this module, by name.
+pub const VALIDATORS: &[(&str, fn(&str) -> bool)] = &[];

@@ -1,0 +1,597 @@
+//! The one-pass rule engine: every rule-based detector's rules compiled into one
+//! aho-corasick automaton of keywords (gating windowed regexes and matching literal
+//! terms) and one multi-pattern lazy-DFA regex for the rules that have no keywords.
+//!
+//! A scan reads the text once with the keyword automaton and once with the ungated
+//! regex set (when there is one); per-rule regexes then run only inside the windows
+//! around keyword hits, or over the text for the ungated rules the set saw. Validators,
+//! entropy floors, placeholder rejection and context words are post-filters on
+//! candidates. All engines involved run in time linear in the input.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
+use regex_automata::util::pool::Pool;
+use regex_automata::{Input, MatchKind, PatternSet, meta, util::syntax};
+use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
+use vallum_rules::{Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
+
+use crate::{Action, Direction, Finding, Span};
+
+/// Size limit of one compiled user regex (NFA bytes).
+const USER_NFA_LIMIT: usize = 2 * 1024 * 1024;
+/// Size limit of one compiled built-in regex.
+const BUILTIN_NFA_LIMIT: usize = 32 * 1024 * 1024;
+/// Longest user pattern accepted, in bytes.
+pub(crate) const MAX_USER_PATTERN_LEN: usize = 16 * 1024;
+/// Deepest nesting accepted in a pattern.
+const NEST_LIMIT: u32 = 64;
+
+/// What a rule matches with.
+#[derive(Debug)]
+enum Matcher {
+    /// The keyword itself is the match (custom banned terms). The automaton is ASCII
+    /// case-insensitive; `exact` holds the spellings a case-sensitive rule accepts.
+    Term { exact: Option<Vec<String>> },
+    /// A regex, gated by keywords (`window` bytes around a hit) or run on the whole text.
+    Regex {
+        re: meta::Regex,
+        group: Option<usize>,
+        window: usize,
+    },
+}
+
+#[derive(Debug)]
+struct CompiledContext {
+    words: Vec<String>,
+    negative: Vec<String>,
+    boost: f32,
+    penalty: f32,
+    distance: usize,
+    required: bool,
+}
+
+/// A rule ready to run.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) id: Arc<str>,
+    pub(crate) kind: Arc<str>,
+    pub(crate) category: Category,
+    pub(crate) score: f32,
+    pub(crate) view: ViewKind,
+    pub(crate) direction: RuleDirection,
+    /// An action fixed by the rule itself (custom rules), overriding the category's.
+    pub(crate) action: Option<Action>,
+    matcher: Matcher,
+    validator: Option<Validator>,
+    min_entropy: Option<f32>,
+    reject_placeholders: bool,
+    context: Option<CompiledContext>,
+}
+
+/// A rule as handed to the engine builder.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleSource {
+    pub(crate) spec: RuleSpec,
+    /// Literal terms matched directly (custom rules); `spec.pattern` is then ignored.
+    pub(crate) terms: Vec<String>,
+    pub(crate) case_sensitive: bool,
+    pub(crate) action: Option<Action>,
+    /// User-supplied: compiled under tighter limits, errors blamed on the policy.
+    pub(crate) user: bool,
+}
+
+/// Which rules a scan runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Selector {
+    /// `None`: rules of every view (the view is the raw text itself).
+    pub(crate) view: Option<ViewKind>,
+    pub(crate) direction: Direction,
+}
+
+impl Selector {
+    fn accepts(self, rule: &CompiledRule) -> bool {
+        self.view.is_none_or(|v| v == rule.view)
+            && match rule.direction {
+                RuleDirection::Both => true,
+                RuleDirection::Input => self.direction == Direction::Input,
+                RuleDirection::Output => self.direction == Direction::Output,
+            }
+    }
+}
+
+/// A rule that failed to compile.
+#[derive(Debug)]
+pub(crate) struct CompileError {
+    pub(crate) rule: String,
+    pub(crate) message: String,
+    pub(crate) user: bool,
+}
+
+#[derive(Debug)]
+struct Scratch {
+    windows: Vec<(u32, usize, usize)>,
+    patset: PatternSet,
+}
+
+type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
+
+/// All rule-based detectors of one guard, compiled.
+pub(crate) struct Engine {
+    rules: Vec<CompiledRule>,
+    keywords: Option<AhoCorasick>,
+    /// For each keyword pattern id, the rules it gates or matches.
+    keyword_rules: Vec<Vec<u32>>,
+    ungated: Option<meta::Regex>,
+    /// For each pattern of `ungated`, its rule.
+    ungated_rules: Vec<u32>,
+    scratch: ScratchPool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.rules.len())
+            .field("keywords", &self.keyword_rules.len())
+            .field("ungated", &self.ungated_rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rewrites `\b`, `\B` and `\d` outside and inside classes to their ASCII forms, so the
+/// lazy DFA never has to give up on non-ASCII text (Unicode word boundaries make it quit).
+fn ascii_shorthands(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    let mut class_depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('b') if class_depth == 0 => out.push_str("(?-u:\\b)"),
+                Some('B') if class_depth == 0 => out.push_str("(?-u:\\B)"),
+                Some('d') if class_depth == 0 => out.push_str("[0-9]"),
+                Some('d') => out.push_str("0-9"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+                // A `]` right after `[` or `[^` is a literal.
+                let rest = chars.as_str();
+                if let Some(stripped) = rest.strip_prefix("^]") {
+                    out.push_str("^]");
+                    chars = stripped.chars();
+                } else if let Some(stripped) = rest.strip_prefix(']') {
+                    out.push(']');
+                    chars = stripped.chars();
+                }
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn regex_config(user: bool) -> meta::Config {
+    let limit = if user {
+        USER_NFA_LIMIT
+    } else {
+        BUILTIN_NFA_LIMIT
+    };
+    meta::Config::new()
+        .nfa_size_limit(Some(limit))
+        .onepass_size_limit(Some(limit))
+        .dfa_size_limit(Some(limit))
+        .hybrid_cache_capacity(4 * 1024 * 1024)
+}
+
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new()
+        .nest_limit(NEST_LIMIT)
+        .multi_line(true)
+}
+
+fn compile_one(id: &str, pattern: &str, ci: bool, user: bool) -> Result<meta::Regex, CompileError> {
+    if user && pattern.len() > MAX_USER_PATTERN_LEN {
+        return Err(CompileError {
+            rule: id.to_owned(),
+            message: format!(
+                "pattern is {} bytes, over the limit of {MAX_USER_PATTERN_LEN}",
+                pattern.len()
+            ),
+            user,
+        });
+    }
+    meta::Regex::builder()
+        .syntax(syntax_config().case_insensitive(ci))
+        .configure(regex_config(user))
+        .build(&ascii_shorthands(pattern))
+        .map_err(|e| CompileError {
+            rule: id.to_owned(),
+            message: e.to_string(),
+            user,
+        })
+}
+
+impl Engine {
+    /// Compiles the rules.
+    pub(crate) fn build(sources: Vec<RuleSource>) -> Result<Engine, CompileError> {
+        let mut rules = Vec::with_capacity(sources.len());
+        let mut keyword_ids: std::collections::HashMap<String, u32> = Default::default();
+        let mut keyword_list: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut ungated_patterns: Vec<String> = Vec::new();
+        let mut ungated_rules: Vec<u32> = Vec::new();
+
+        for src in sources {
+            let spec = src.spec;
+            let idx = u32::try_from(rules.len()).expect("fewer than 2^32 rules");
+            let mut add_keyword = |kw: &str| {
+                let key = kw.to_ascii_lowercase();
+                let id = *keyword_ids.entry(key.clone()).or_insert_with(|| {
+                    keyword_list.push(key);
+                    keyword_rules.push(Vec::new());
+                    u32::try_from(keyword_list.len() - 1).expect("fewer than 2^32 keywords")
+                });
+                let list = &mut keyword_rules[id as usize];
+                if list.last() != Some(&idx) {
+                    list.push(idx);
+                }
+            };
+            let matcher = if src.terms.is_empty() {
+                let re = compile_one(&spec.id, &spec.pattern, spec.case_insensitive, src.user)?;
+                let group = match &spec.group {
+                    None => None,
+                    Some(name) => Some(
+                        re.group_info()
+                            .to_index(regex_automata::PatternID::ZERO, name)
+                            .ok_or_else(|| CompileError {
+                                rule: spec.id.clone(),
+                                message: format!("the pattern has no capture group named `{name}`"),
+                                user: src.user,
+                            })?,
+                    ),
+                };
+                if spec.keywords.is_empty() {
+                    let prefix = if spec.case_insensitive { "(?i)" } else { "" };
+                    ungated_patterns.push(format!("{prefix}{}", ascii_shorthands(&spec.pattern)));
+                    ungated_rules.push(idx);
+                } else {
+                    for kw in &spec.keywords {
+                        if kw.is_empty() {
+                            return Err(CompileError {
+                                rule: spec.id.clone(),
+                                message: "a keyword is empty".into(),
+                                user: src.user,
+                            });
+                        }
+                        add_keyword(kw);
+                    }
+                }
+                Matcher::Regex {
+                    re,
+                    group,
+                    window: spec.window,
+                }
+            } else {
+                for t in &src.terms {
+                    add_keyword(t);
+                }
+                Matcher::Term {
+                    exact: src.case_sensitive.then(|| src.terms.clone()),
+                }
+            };
+            let context = spec.context.map(|c| CompiledContext {
+                words: c.words.iter().map(|w| w.to_ascii_lowercase()).collect(),
+                negative: c.negative.iter().map(|w| w.to_ascii_lowercase()).collect(),
+                boost: c.boost,
+                penalty: c.penalty,
+                distance: c.distance,
+                required: c.required,
+            });
+            rules.push(CompiledRule {
+                id: spec.id.into(),
+                kind: spec.kind.into(),
+                category: spec.category,
+                score: spec.score,
+                view: spec.view,
+                direction: spec.direction,
+                action: src.action,
+                matcher,
+                validator: spec.validator,
+                min_entropy: spec.min_entropy,
+                reject_placeholders: spec.reject_placeholders,
+                context,
+            });
+        }
+
+        let keywords = if keyword_list.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(AcMatchKind::Standard)
+                    .build(&keyword_list)
+                    .map_err(|e| CompileError {
+                        rule: "<keywords>".into(),
+                        message: e.to_string(),
+                        user: true,
+                    })?,
+            )
+        };
+        let ungated = if ungated_patterns.is_empty() {
+            None
+        } else {
+            Some(
+                meta::Regex::builder()
+                    .syntax(syntax_config())
+                    .configure(regex_config(false).match_kind(MatchKind::All))
+                    .build_many(&ungated_patterns)
+                    .map_err(|e| CompileError {
+                        rule: "<ungated rule set>".into(),
+                        message: e.to_string(),
+                        user: false,
+                    })?,
+            )
+        };
+        let patterns = ungated_rules.len();
+        let scratch: ScratchPool = Pool::new(Box::new(move || Scratch {
+            windows: Vec::new(),
+            patset: PatternSet::new(patterns.max(1)),
+        }));
+        Ok(Engine {
+            rules,
+            keywords,
+            keyword_rules,
+            ungated,
+            ungated_rules,
+            scratch,
+        })
+    }
+
+    /// How many rules are compiled.
+    pub(crate) fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The longest span a gated rule can need around its keyword, for streaming hold-back.
+    pub(crate) fn max_window(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|r| match &r.matcher {
+                Matcher::Regex { window, .. } => *window,
+                Matcher::Term { .. } => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The rule at `idx`.
+    pub(crate) fn rule(&self, idx: u32) -> &CompiledRule {
+        &self.rules[idx as usize]
+    }
+
+    /// A finding for a hit (action left to the caller).
+    pub(crate) fn finding(&self, hit: Hit) -> Finding {
+        let rule = self.rule(hit.rule);
+        Finding {
+            category: rule.category,
+            kind: Arc::clone(&rule.kind),
+            rule: Arc::clone(&rule.id),
+            span: hit.span,
+            score: hit.score,
+            action: rule.action.unwrap_or(Action::Flag),
+            detail: None,
+        }
+    }
+
+    /// Runs the selected rules over `hay`, calling `emit` for every confirmed match, with
+    /// spans into `hay`.
+    pub(crate) fn scan(&self, hay: &str, sel: Selector, emit: &mut dyn FnMut(Hit)) {
+        if hay.is_empty() {
+            return;
+        }
+        let mut scratch = self.scratch.get();
+        let scratch = &mut *scratch;
+        scratch.windows.clear();
+
+        if let Some(ac) = &self.keywords {
+            for m in ac.find_overlapping_iter(hay) {
+                for &idx in &self.keyword_rules[m.pattern().as_usize()] {
+                    let rule = &self.rules[idx as usize];
+                    if !sel.accepts(rule) {
+                        continue;
+                    }
+                    match &rule.matcher {
+                        Matcher::Term { exact } => {
+                            let span = Span::new(m.start(), m.end());
+                            if exact
+                                .as_ref()
+                                .is_some_and(|terms| !terms.iter().any(|t| *t == hay[span]))
+                            {
+                                continue;
+                            }
+                            if let Some(hit) = self.confirm(idx, hay, span) {
+                                emit(hit);
+                            }
+                        }
+                        Matcher::Regex { window, .. } => {
+                            let start = floor_boundary(hay, m.start().saturating_sub(*window));
+                            let end = ceil_boundary(hay, m.end().saturating_add(*window));
+                            scratch.windows.push((idx, start, end));
+                        }
+                    }
+                }
+            }
+        }
+
+        if !scratch.windows.is_empty() {
+            scratch.windows.sort_unstable();
+            let mut i = 0;
+            while i < scratch.windows.len() {
+                let (rule, start, mut end) = scratch.windows[i];
+                i += 1;
+                while i < scratch.windows.len()
+                    && scratch.windows[i].0 == rule
+                    && scratch.windows[i].1 <= end
+                {
+                    end = end.max(scratch.windows[i].2);
+                    i += 1;
+                }
+                self.run_rule(rule, hay, start..end, emit);
+            }
+        }
+
+        if let Some(set) = &self.ungated {
+            scratch.patset.clear();
+            set.which_overlapping_matches(&Input::new(hay), &mut scratch.patset);
+            for pid in scratch.patset.iter() {
+                let idx = self.ungated_rules[pid.as_usize()];
+                if sel.accepts(&self.rules[idx as usize]) {
+                    self.run_rule(idx, hay, 0..hay.len(), emit);
+                }
+            }
+        }
+    }
+
+    fn run_rule(&self, idx: u32, hay: &str, range: Range<usize>, emit: &mut dyn FnMut(Hit)) {
+        let rule = &self.rules[idx as usize];
+        let Matcher::Regex { re, group, .. } = &rule.matcher else {
+            return;
+        };
+        let input = Input::new(hay).range(range);
+        match group {
+            None => {
+                for m in re.find_iter(input) {
+                    if m.is_empty() {
+                        continue;
+                    }
+                    if let Some(hit) = self.confirm(idx, hay, Span::new(m.start(), m.end())) {
+                        emit(hit);
+                    }
+                }
+            }
+            Some(g) => {
+                for caps in re.captures_iter(input) {
+                    let Some(s) = caps.get_group(*g) else {
+                        continue;
+                    };
+                    if s.is_empty() {
+                        continue;
+                    }
+                    if let Some(hit) = self.confirm(idx, hay, Span::new(s.start, s.end)) {
+                        emit(hit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the rule's post-filters to a candidate and scores it.
+    fn confirm(&self, idx: u32, hay: &str, span: Span) -> Option<Hit> {
+        let rule = &self.rules[idx as usize];
+        let text = &hay[span];
+        if let Some(v) = &rule.validator
+            && !v.check(text)
+        {
+            return None;
+        }
+        if let Some(min) = rule.min_entropy
+            && shannon_entropy(text) < min
+        {
+            return None;
+        }
+        if rule.reject_placeholders && is_placeholder(text) {
+            return None;
+        }
+        let mut score = rule.score;
+        if let Some(ctx) = &rule.context {
+            let before = floor_boundary(hay, span.start.saturating_sub(ctx.distance));
+            let after = ceil_boundary(hay, span.end.saturating_add(ctx.distance));
+            let near = |words: &[String]| {
+                words.iter().any(|w| {
+                    contains_ascii_ci(&hay.as_bytes()[before..span.start], w.as_bytes())
+                        || contains_ascii_ci(&hay.as_bytes()[span.end..after], w.as_bytes())
+                })
+            };
+            let positive = near(&ctx.words);
+            if ctx.required && !positive {
+                return None;
+            }
+            if positive {
+                score += ctx.boost;
+            }
+            if near(&ctx.negative) {
+                score -= ctx.penalty;
+            }
+        }
+        if score <= 0.0 {
+            return None;
+        }
+        Some(Hit {
+            rule: idx,
+            span,
+            score: score.min(1.0),
+        })
+    }
+}
+
+/// A confirmed match of one rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Hit {
+    pub(crate) rule: u32,
+    pub(crate) span: Span,
+    pub(crate) score: f32,
+}
+
+fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && hay.len() >= needle.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The largest char boundary at or before `i`.
+pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest char boundary at or after `i`.
+pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorthands_become_ascii() {
+        assert_eq!(
+            ascii_shorthands(r"\bfoo\d+\b"),
+            r"(?-u:\b)foo[0-9]+(?-u:\b)"
+        );
+        assert_eq!(ascii_shorthands(r"[\d\-]"), r"[0-9\-]");
+        assert_eq!(ascii_shorthands(r"\\b"), r"\\b");
+        assert_eq!(ascii_shorthands(r"[]\d]"), r"[]0-9]");
+    }
+}
