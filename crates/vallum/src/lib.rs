@@ -27,6 +27,7 @@ mod detectors;
 mod engine;
 mod error;
 mod guard;
+pub mod offsets;
 pub mod policy;
 pub mod redact;
 mod report;

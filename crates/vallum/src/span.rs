@@ -85,3 +85,11 @@ impl Index<Span> for str {
         &self[span.start..span.end]
     }
 }
+
+impl Index<Span> for String {
+    type Output = str;
+    #[inline]
+    fn index(&self, span: Span) -> &str {
+        &self[span.start..span.end]
+    }
+}
