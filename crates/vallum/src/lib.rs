@@ -45,3 +45,8 @@ pub use span::Span;
 pub use vallum_rules::{Category, ViewKind};
 pub use vault::Vault;
 pub use view::{TextView, ViewBuilder, is_invisible, normalize};
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
