@@ -86,6 +86,12 @@ impl GuardBuilder {
         } else {
             Vec::new()
         };
+        #[cfg(feature = "classifier")]
+        if self.builtin_detectors
+            && let Some(d) = crate::detectors::classifier::detector(&self.policy)?
+        {
+            detectors.push(d);
+        }
         detectors.extend(self.detectors);
         Ok(Guard {
             inner: Arc::new(Inner {

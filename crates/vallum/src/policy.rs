@@ -52,6 +52,8 @@ pub struct Policy {
     pub redaction: Redaction,
     /// Output-side settings.
     pub output: OutputSettings,
+    /// The transformer classifier's settings.
+    pub classifier: ClassifierSettings,
     /// User rules, reported with category `custom`.
     pub custom: Vec<CustomRule>,
 }
@@ -172,6 +174,30 @@ impl Default for OutputSettings {
     fn default() -> Self {
         OutputSettings {
             leak_threshold: 0.3,
+        }
+    }
+}
+
+/// The transformer classifier's settings (used when `detectors.classifier` is on and the
+/// model is installed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifierSettings {
+    /// Windows scoring at least this are reported (then `thresholds.prompt_injection`
+    /// decides flag or block).
+    pub min_score: f32,
+    /// `auto` (a GPU when built with CUDA and one is present), `cpu`, or `cuda:N`.
+    pub device: String,
+    /// CPU threads for inference; absent: the number of cores.
+    pub threads: Option<usize>,
+}
+
+impl Default for ClassifierSettings {
+    fn default() -> Self {
+        ClassifierSettings {
+            min_score: 0.5,
+            device: "auto".to_owned(),
+            threads: None,
         }
     }
 }
@@ -344,6 +370,23 @@ impl Policy {
         }
         unit("min_score".into(), self.min_score)?;
         unit("output.leak_threshold".into(), self.output.leak_threshold)?;
+        unit("classifier.min_score".into(), self.classifier.min_score)?;
+        let device = self.classifier.device.as_str();
+        let cuda_ordinal = device
+            .strip_prefix("cuda:")
+            .is_some_and(|n| n.parse::<usize>().is_ok());
+        if !(matches!(device, "auto" | "cpu" | "cuda") || cuda_ordinal) {
+            return Err(PolicyError::Value {
+                key: "classifier.device".into(),
+                message: format!("`{device}` is not one of auto, cpu, cuda, cuda:N"),
+            });
+        }
+        if self.classifier.threads == Some(0) {
+            return Err(PolicyError::Value {
+                key: "classifier.threads".into(),
+                message: "must be at least 1".into(),
+            });
+        }
         if self.limits.max_input_bytes == 0 {
             return Err(PolicyError::Value {
                 key: "limits.max_input_bytes".into(),

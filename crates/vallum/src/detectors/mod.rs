@@ -1,5 +1,8 @@
 //! The built-in code detectors (what rules cannot express), chosen by the policy.
 
+#[cfg(feature = "classifier")]
+pub(crate) mod classifier;
+
 use std::sync::Arc;
 
 use crate::{Detector, Policy};

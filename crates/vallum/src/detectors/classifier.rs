@@ -1,0 +1,125 @@
+//! The transformer injection classifier as a detector: it scores the normalised view in
+//! overlapping windows (so nothing is truncated) and reports the windows that score at
+//! least `classifier.min_score`, mapped back to the caller's text.
+
+use std::sync::{Arc, Mutex};
+
+use vallum_classifier::{Classifier, ClassifierOptions, Device};
+
+use crate::{BuildError, Category, Detector, Direction, Finding, Policy, ScanError, ScanInput, Span};
+
+/// Rule id reported by classifier findings.
+pub(crate) const RULE: &str = "classifier.injection";
+
+/// The classifier detector.
+#[derive(Debug)]
+pub(crate) struct ClassifierDetector {
+    model: Classifier,
+    min_score: f32,
+}
+
+fn options(policy: &Policy) -> ClassifierOptions {
+    let device = match policy.classifier.device.as_str() {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(0),
+        d => d
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map_or(Device::Auto, Device::Cuda),
+    };
+    ClassifierOptions {
+        device,
+        threads: policy.classifier.threads,
+        ..ClassifierOptions::default()
+    }
+}
+
+/// The installed model for these options, loaded once per process and shared.
+fn installed(opts: &ClassifierOptions) -> Result<Option<Classifier>, BuildError> {
+    static LOADED: Mutex<Vec<(ClassifierOptions, Option<Classifier>)>> = Mutex::new(Vec::new());
+    let mut loaded = LOADED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, model)) = loaded.iter().find(|(o, _)| o == opts) {
+        return Ok(model.clone());
+    }
+    let model = Classifier::load_installed(opts.clone()).map_err(|e| BuildError::Model(e.to_string()))?;
+    loaded.push((opts.clone(), model.clone()));
+    Ok(model)
+}
+
+/// The classifier detector when the policy enables it and a model is installed.
+pub(crate) fn detector(policy: &Policy) -> Result<Option<Arc<dyn Detector>>, BuildError> {
+    if !policy.detectors.classifier {
+        return Ok(None);
+    }
+    Ok(installed(&options(policy))?.map(|model| {
+        Arc::new(ClassifierDetector {
+            model,
+            min_score: policy.classifier.min_score,
+        }) as Arc<dyn Detector>
+    }))
+}
+
+impl ClassifierDetector {
+    fn report(&self, input: &ScanInput<'_>, windows: &[vallum_classifier::WindowScore], out: &mut Vec<Finding>) {
+        // Overlapping windows above the floor merge into one finding with the best score.
+        let mut current: Option<(Span, f32)> = None;
+        for w in windows.iter().filter(|w| w.score >= self.min_score) {
+            let span = input.view.to_original(Span::new(w.start, w.end));
+            current = match current {
+                Some((s, score)) if span.start < s.end => Some((s.union(span), score.max(w.score))),
+                Some((s, score)) => {
+                    out.push(finding(s, score));
+                    Some((span, w.score))
+                }
+                None => Some((span, w.score)),
+            };
+        }
+        if let Some((s, score)) = current {
+            out.push(finding(s, score));
+        }
+    }
+}
+
+fn finding(span: Span, score: f32) -> Finding {
+    Finding::new(Category::PromptInjection, "classifier", RULE, span, score)
+}
+
+fn applies(input: &ScanInput<'_>) -> bool {
+    input.direction == Direction::Input && !input.view.as_str().trim().is_empty()
+}
+
+impl Detector for ClassifierDetector {
+    fn name(&self) -> &str {
+        "classifier"
+    }
+
+    fn scan(&self, input: &ScanInput<'_>, findings: &mut Vec<Finding>) -> Result<(), ScanError> {
+        if !applies(input) {
+            return Ok(());
+        }
+        let windows = self
+            .model
+            .score(input.view.as_str())
+            .map_err(|e| ScanError::Model(e.to_string()))?;
+        self.report(input, &windows, findings);
+        Ok(())
+    }
+
+    fn scan_batch(&self, inputs: &[ScanInput<'_>], findings: &mut [Vec<Finding>]) -> Result<(), ScanError> {
+        let chosen: Vec<usize> = (0..inputs.len()).filter(|&i| applies(&inputs[i])).collect();
+        let texts: Vec<&str> = chosen.iter().map(|&i| inputs[i].view.as_str()).collect();
+        let scores = self
+            .model
+            .score_batch(&texts)
+            .map_err(|e| ScanError::Model(e.to_string()))?;
+        for (&i, windows) in chosen.iter().zip(&scores) {
+            self.report(&inputs[i], windows, &mut findings[i]);
+        }
+        Ok(())
+    }
+
+    fn max_window(&self) -> usize {
+        // A window's score depends on all of its tokens: a stream scores at the end.
+        usize::MAX
+    }
+}
