@@ -13,7 +13,7 @@ pub mod validators;
 
 pub use category::{Category, UnknownCategory};
 pub mod spec;
-pub use spec::{Context, Direction, Examples, Pack, PackError, RuleSpec, ViewKind};
+pub use spec::{Anchor, Context, Direction, Examples, Pack, PackError, RuleSpec, ViewKind};
 pub use validators::Validator;
 
 use std::sync::OnceLock;
@@ -25,6 +25,15 @@ pub const BUILTIN_PACK_SOURCES: &[(&str, &str)] = &[
     ("pii", include_str!("../rules/pii.toml")),
     ("secrets", include_str!("../rules/secrets.toml")),
     ("injection", include_str!("../rules/injection.toml")),
+    ("injection-en", include_str!("../rules/injection-en.toml")),
+    ("injection-de", include_str!("../rules/injection-de.toml")),
+    ("injection-fr", include_str!("../rules/injection-fr.toml")),
+    ("injection-es", include_str!("../rules/injection-es.toml")),
+    ("injection-it", include_str!("../rules/injection-it.toml")),
+    ("injection-pt", include_str!("../rules/injection-pt.toml")),
+    ("injection-ru", include_str!("../rules/injection-ru.toml")),
+    ("injection-zh", include_str!("../rules/injection-zh.toml")),
+    ("injection-ja", include_str!("../rules/injection-ja.toml")),
 ];
 
 /// The built-in packs, parsed once per process.

@@ -29,6 +29,18 @@ pub enum Direction {
     Output,
 }
 
+/// What a rule without keywords is anchored on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// Nothing: the rule runs over the whole text (in the shared set pass).
+    #[default]
+    None,
+    /// Every match contains an ASCII digit and is at most `window` bytes long: the rule
+    /// runs only in windows around the digits of the text (numbers, ids, phones, cards).
+    Digit,
+}
+
 /// Words near a match that raise or lower its score.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +106,11 @@ pub struct RuleSpec {
     /// occurrence (ASCII case-insensitive). Empty means the rule runs on the whole text.
     #[serde(default)]
     pub keywords: Vec<String>,
-    /// With keywords: how many bytes before and after a keyword a match may extend.
+    /// For rules without keywords: what every match contains (see [`Anchor`]).
+    #[serde(default)]
+    pub anchor: Anchor,
+    /// With keywords or an anchor: how far (bytes) a match may extend on either side of
+    /// the keyword or anchor byte.
     #[serde(default = "default_window")]
     pub window: usize,
     /// Match the regex case-insensitively.

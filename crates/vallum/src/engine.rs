@@ -8,14 +8,15 @@
 //! entropy floors, placeholder rejection and context words are post-filters on
 //! candidates. All engines involved run in time linear in the input.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind as AcMatchKind};
 use regex_automata::util::pool::Pool;
 use regex_automata::{Input, MatchKind, PatternSet, meta, util::syntax};
 use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
-use vallum_rules::{Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
+use vallum_rules::{Anchor, Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
 
 use crate::{Action, Direction, Finding, Span};
 
@@ -28,18 +29,122 @@ pub(crate) const MAX_USER_PATTERN_LEN: usize = 16 * 1024;
 /// Deepest nesting accepted in a pattern.
 const NEST_LIMIT: u32 = 64;
 
+/// A rule's regex, compiled on first use and shared by every guard in the process that
+/// has the same built-in rule, so building a guard does not pay for hundreds of regexes a
+/// scan may never need.
+#[derive(Debug)]
+struct LazyRegex {
+    id: String,
+    pattern: String,
+    case_insensitive: bool,
+    user: bool,
+    group: Option<String>,
+    compiled: OnceLock<Option<(meta::Regex, Option<usize>)>>,
+}
+
+impl LazyRegex {
+    fn compile(&self) -> Result<(meta::Regex, Option<usize>), CompileError> {
+        let re = compile_one(&self.id, &self.pattern, self.case_insensitive, self.user)?;
+        let group = match &self.group {
+            None => None,
+            Some(name) => Some(
+                re.group_info()
+                    .to_index(regex_automata::PatternID::ZERO, name)
+                    .ok_or_else(|| CompileError {
+                        rule: self.id.clone(),
+                        message: format!("the pattern has no capture group named `{name}`"),
+                        user: self.user,
+                    })?,
+            ),
+        };
+        Ok((re, group))
+    }
+
+    /// The compiled regex and capture-group index; `None` if it does not compile (a
+    /// built-in rule that fails is caught by the test suite and by `Guard::warm_up`).
+    fn get(&self) -> Option<&(meta::Regex, Option<usize>)> {
+        self.compiled.get_or_init(|| self.compile().ok()).as_ref()
+    }
+
+    /// Compiles now, reporting the error.
+    fn force(&self) -> Result<(), CompileError> {
+        if self.get().is_some() {
+            return Ok(());
+        }
+        // Compile again for the message; the failure itself is already cached.
+        self.compile().map(|_| ())
+    }
+}
+
+/// The process-wide table of built-in rules' lazily compiled regexes.
+fn shared_builtin_regex(spec: &RuleSpec) -> Arc<LazyRegex> {
+    type Table = Mutex<HashMap<(String, String, bool), Arc<LazyRegex>>>;
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    let key = (spec.id.clone(), spec.pattern.clone(), spec.case_insensitive);
+    let mut table = TABLE
+        .get_or_init(Table::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(table.entry(key).or_insert_with(|| {
+        Arc::new(LazyRegex {
+            id: spec.id.clone(),
+            pattern: spec.pattern.clone(),
+            case_insensitive: spec.case_insensitive,
+            user: false,
+            group: spec.group.clone(),
+            compiled: OnceLock::new(),
+        })
+    }))
+}
+
+/// A small process-wide cache of automata keyed by their exact inputs, so that guards
+/// built from the same rules share one compiled automaton.
+struct BuildCache<T> {
+    entries: Mutex<Vec<(Vec<String>, Arc<T>)>>,
+}
+
+impl<T> BuildCache<T> {
+    const fn new() -> Self {
+        BuildCache {
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn get_or_build<E>(&self, key: &[String], build: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+        /// Automata larger than this many inputs (e.g. 100,000 custom terms) are not kept.
+        const MAX_KEY: usize = 8192;
+        /// Distinct automata kept per process.
+        const MAX_ENTRIES: usize = 16;
+        {
+            let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((_, v)) = entries.iter().find(|(k, _)| k.as_slice() == key) {
+                return Ok(Arc::clone(v));
+            }
+        }
+        let built = Arc::new(build()?);
+        if key.len() <= MAX_KEY {
+            let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if entries.len() >= MAX_ENTRIES {
+                entries.remove(0);
+            }
+            entries.push((key.to_vec(), Arc::clone(&built)));
+        }
+        Ok(built)
+    }
+}
+
+static KEYWORD_AUTOMATA: BuildCache<AhoCorasick> = BuildCache::new();
+static REGEX_SETS: BuildCache<meta::Regex> = BuildCache::new();
+
 /// What a rule matches with.
 #[derive(Debug)]
 enum Matcher {
     /// The keyword itself is the match (custom banned terms). The automaton is ASCII
     /// case-insensitive; `exact` holds the spellings a case-sensitive rule accepts.
     Term { exact: Option<Vec<String>> },
-    /// A regex, gated by keywords (`window` bytes around a hit) or run on the whole text.
-    Regex {
-        re: meta::Regex,
-        group: Option<usize>,
-        window: usize,
-    },
+    /// A regex, gated by keywords or digits (`window` bytes around a hit) or run on the
+    /// whole text.
+    Regex { re: Arc<LazyRegex>, window: usize },
 }
 
 #[derive(Debug)]
@@ -112,7 +217,9 @@ pub(crate) struct CompileError {
 #[derive(Debug)]
 struct Scratch {
     windows: Vec<(u32, usize, usize)>,
+    digit_windows: Vec<(usize, usize)>,
     patset: PatternSet,
+    digit_patset: PatternSet,
 }
 
 type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
@@ -120,12 +227,18 @@ type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
 /// All rule-based detectors of one guard, compiled.
 pub(crate) struct Engine {
     rules: Vec<CompiledRule>,
-    keywords: Option<AhoCorasick>,
+    keywords: Option<Arc<AhoCorasick>>,
     /// For each keyword pattern id, the rules it gates or matches.
     keyword_rules: Vec<Vec<u32>>,
-    ungated: Option<meta::Regex>,
+    /// Keyword pattern ids at or above this are the ten ASCII digits (digit anchors).
+    first_digit_keyword: usize,
+    ungated: Option<Arc<meta::Regex>>,
     /// For each pattern of `ungated`, its rule.
     ungated_rules: Vec<u32>,
+    /// Digit-anchored rules, as one set run only in windows around digits.
+    digit_set: Option<Arc<meta::Regex>>,
+    digit_rules: Vec<u32>,
+    digit_window: usize,
     scratch: ScratchPool,
 }
 
@@ -135,6 +248,7 @@ impl std::fmt::Debug for Engine {
             .field("rules", &self.rules.len())
             .field("keywords", &self.keyword_rules.len())
             .field("ungated", &self.ungated_rules.len())
+            .field("digit_anchored", &self.digit_rules.len())
             .finish_non_exhaustive()
     }
 }
@@ -187,10 +301,12 @@ fn regex_config(user: bool) -> meta::Config {
     } else {
         BUILTIN_NFA_LIMIT
     };
+    // Per-rule regexes run in small windows: the lazy DFA, the bounded backtracker and the
+    // PikeVM serve them; full and one-pass DFAs would only add build time.
     meta::Config::new()
         .nfa_size_limit(Some(limit))
-        .onepass_size_limit(Some(limit))
-        .dfa_size_limit(Some(limit))
+        .dfa(false)
+        .onepass(false)
         .hybrid_cache_capacity(4 * 1024 * 1024)
 }
 
@@ -222,15 +338,43 @@ fn compile_one(id: &str, pattern: &str, ci: bool, user: bool) -> Result<meta::Re
         })
 }
 
+/// One multi-pattern regex reporting every pattern that matches (for
+/// `which_overlapping_matches`), shared across guards with the same patterns.
+fn build_set(patterns: &[String], name: &str) -> Result<Option<Arc<meta::Regex>>, CompileError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    REGEX_SETS
+        .get_or_build(patterns, || {
+            meta::Regex::builder()
+                .syntax(syntax_config())
+                .configure(
+                    regex_config(false)
+                        .match_kind(MatchKind::All)
+                        .hybrid_cache_capacity(8 * 1024 * 1024),
+                )
+                .build_many(patterns)
+                .map_err(|e| CompileError {
+                    rule: name.into(),
+                    message: e.to_string(),
+                    user: false,
+                })
+        })
+        .map(Some)
+}
+
 impl Engine {
     /// Compiles the rules.
     pub(crate) fn build(sources: Vec<RuleSource>) -> Result<Engine, CompileError> {
         let mut rules = Vec::with_capacity(sources.len());
-        let mut keyword_ids: std::collections::HashMap<String, u32> = Default::default();
+        let mut keyword_ids: HashMap<String, u32> = HashMap::new();
         let mut keyword_list: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
         let mut ungated_patterns: Vec<String> = Vec::new();
         let mut ungated_rules: Vec<u32> = Vec::new();
+        let mut digit_patterns: Vec<String> = Vec::new();
+        let mut digit_rules: Vec<u32> = Vec::new();
+        let mut digit_window = 0usize;
 
         for src in sources {
             let spec = src.spec;
@@ -248,24 +392,23 @@ impl Engine {
                 }
             };
             let matcher = if src.terms.is_empty() {
-                let re = compile_one(&spec.id, &spec.pattern, spec.case_insensitive, src.user)?;
-                let group = match &spec.group {
-                    None => None,
-                    Some(name) => Some(
-                        re.group_info()
-                            .to_index(regex_automata::PatternID::ZERO, name)
-                            .ok_or_else(|| CompileError {
-                                rule: spec.id.clone(),
-                                message: format!("the pattern has no capture group named `{name}`"),
-                                user: src.user,
-                            })?,
-                    ),
-                };
-                if spec.keywords.is_empty() {
-                    let prefix = if spec.case_insensitive { "(?i)" } else { "" };
-                    ungated_patterns.push(format!("{prefix}{}", ascii_shorthands(&spec.pattern)));
-                    ungated_rules.push(idx);
+                let re = if src.user {
+                    let re = Arc::new(LazyRegex {
+                        id: spec.id.clone(),
+                        pattern: spec.pattern.clone(),
+                        case_insensitive: spec.case_insensitive,
+                        user: true,
+                        group: spec.group.clone(),
+                        compiled: OnceLock::new(),
+                    });
+                    re.force()?;
+                    re
                 } else {
+                    shared_builtin_regex(&spec)
+                };
+                let prefix = if spec.case_insensitive { "(?i)" } else { "" };
+                let set_pattern = format!("{prefix}{}", ascii_shorthands(&spec.pattern));
+                if !spec.keywords.is_empty() {
                     for kw in &spec.keywords {
                         if kw.is_empty() {
                             return Err(CompileError {
@@ -276,10 +419,16 @@ impl Engine {
                         }
                         add_keyword(kw);
                     }
+                } else if spec.anchor == Anchor::Digit {
+                    digit_patterns.push(set_pattern);
+                    digit_rules.push(idx);
+                    digit_window = digit_window.max(spec.window);
+                } else {
+                    ungated_patterns.push(set_pattern);
+                    ungated_rules.push(idx);
                 }
                 Matcher::Regex {
                     re,
-                    group,
                     window: spec.window,
                 }
             } else {
@@ -314,49 +463,61 @@ impl Engine {
             });
         }
 
+        // The ten digits close the keyword list: their hits open the digit windows.
+        let first_digit_keyword = keyword_list.len();
+        if !digit_rules.is_empty() {
+            keyword_list.extend((b'0'..=b'9').map(|d| char::from(d).to_string()));
+        }
         let keywords = if keyword_list.is_empty() {
             None
         } else {
-            Some(
+            Some(KEYWORD_AUTOMATA.get_or_build(&keyword_list, || {
+                // A DFA when the automaton stays small: it scans several times faster
+                // than the NFA. Huge user term lists keep the compact NFA.
+                let kind = (keyword_list.len() <= 4096).then_some(AhoCorasickKind::DFA);
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(AcMatchKind::Standard)
+                    .kind(kind)
                     .build(&keyword_list)
                     .map_err(|e| CompileError {
                         rule: "<keywords>".into(),
                         message: e.to_string(),
                         user: true,
-                    })?,
-            )
+                    })
+            })?)
         };
-        let ungated = if ungated_patterns.is_empty() {
-            None
-        } else {
-            Some(
-                meta::Regex::builder()
-                    .syntax(syntax_config())
-                    .configure(regex_config(false).match_kind(MatchKind::All))
-                    .build_many(&ungated_patterns)
-                    .map_err(|e| CompileError {
-                        rule: "<ungated rule set>".into(),
-                        message: e.to_string(),
-                        user: false,
-                    })?,
-            )
-        };
-        let patterns = ungated_rules.len();
+        let ungated = build_set(&ungated_patterns, "<ungated rule set>")?;
+        let digit_set = build_set(&digit_patterns, "<digit-anchored rule set>")?;
+        let (patterns, digit_count) = (ungated_rules.len(), digit_rules.len());
         let scratch: ScratchPool = Pool::new(Box::new(move || Scratch {
             windows: Vec::new(),
+            digit_windows: Vec::new(),
             patset: PatternSet::new(patterns.max(1)),
+            digit_patset: PatternSet::new(digit_count.max(1)),
         }));
         Ok(Engine {
             rules,
             keywords,
             keyword_rules,
+            first_digit_keyword,
             ungated,
             ungated_rules,
+            digit_set,
+            digit_rules,
+            digit_window,
             scratch,
         })
+    }
+
+    /// Compiles every lazily compiled regex now; the first error, if any.
+    pub(crate) fn warm_up(&self) -> Result<(), CompileError> {
+        for rule in &self.rules {
+            if let Matcher::Regex { re, .. } = &rule.matcher {
+                re.force()?;
+            }
+        }
+        Ok(())
     }
 
     /// How many rules are compiled.
@@ -404,10 +565,21 @@ impl Engine {
         let mut scratch = self.scratch.get();
         let scratch = &mut *scratch;
         scratch.windows.clear();
+        scratch.digit_windows.clear();
 
         if let Some(ac) = &self.keywords {
             for m in ac.find_overlapping_iter(hay) {
-                for &idx in &self.keyword_rules[m.pattern().as_usize()] {
+                let pid = m.pattern().as_usize();
+                if pid >= self.first_digit_keyword {
+                    let start = m.start().saturating_sub(self.digit_window);
+                    let end = m.end().saturating_add(self.digit_window).min(hay.len());
+                    match scratch.digit_windows.last_mut() {
+                        Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                        _ => scratch.digit_windows.push((start, end)),
+                    }
+                    continue;
+                }
+                for &idx in &self.keyword_rules[pid] {
                     let rule = &self.rules[idx as usize];
                     if !sel.accepts(rule) {
                         continue;
@@ -452,6 +624,23 @@ impl Engine {
             }
         }
 
+        if let Some(set) = &self.digit_set {
+            for &(start, end) in &scratch.digit_windows {
+                let range = floor_boundary(hay, start)..ceil_boundary(hay, end);
+                scratch.digit_patset.clear();
+                set.which_overlapping_matches(
+                    &Input::new(hay).range(range.clone()),
+                    &mut scratch.digit_patset,
+                );
+                for pid in scratch.digit_patset.iter() {
+                    let idx = self.digit_rules[pid.as_usize()];
+                    if sel.accepts(&self.rules[idx as usize]) {
+                        self.run_rule(idx, hay, range.clone(), emit);
+                    }
+                }
+            }
+        }
+
         if let Some(set) = &self.ungated {
             scratch.patset.clear();
             set.which_overlapping_matches(&Input::new(hay), &mut scratch.patset);
@@ -466,7 +655,10 @@ impl Engine {
 
     fn run_rule(&self, idx: u32, hay: &str, range: Range<usize>, emit: &mut dyn FnMut(Hit)) {
         let rule = &self.rules[idx as usize];
-        let Matcher::Regex { re, group, .. } = &rule.matcher else {
+        let Matcher::Regex { re, .. } = &rule.matcher else {
+            return;
+        };
+        let Some((re, group)) = re.get() else {
             return;
         };
         let input = Input::new(hay).range(range);

@@ -8,7 +8,9 @@ use crate::detector::{RuleSet, ScanInput};
 use crate::engine::{Engine, RuleSource, Selector};
 use crate::error::{BuildError, PolicyError, ScanError};
 use crate::vault::Vault;
-use crate::{Action, Detector, Direction, Finding, Policy, Report, TextView, normalize};
+use crate::{
+    Action, Detector, Direction, Finding, OutputStream, Policy, Report, TextView, normalize,
+};
 
 /// The guard: a policy compiled into one matcher plus the code detectors it enables.
 ///
@@ -109,7 +111,7 @@ fn pack_enabled(policy: &Policy, pack: &str) -> bool {
     match pack {
         "pii" => d.pii,
         "secrets" => d.secrets,
-        "injection" => d.injection,
+        p if p.starts_with("injection") => d.injection,
         "exfiltration" => d.exfiltration,
         _ => true,
     }
@@ -140,6 +142,7 @@ fn rule_sources(policy: &Policy) -> Vec<RuleSource> {
             kind: rule.kind.clone(),
             pattern,
             keywords: Vec::new(),
+            anchor: vallum_rules::Anchor::None,
             window: 0,
             case_insensitive: !rule.case_sensitive,
             score: rule.score,
@@ -210,6 +213,20 @@ impl Guard {
     /// The policy it was built from.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
+    }
+
+    /// Compiles every rule regex now. Built-in rule regexes are otherwise compiled on
+    /// first use (and shared by all guards of the process), which keeps `build` fast;
+    /// call this at start-up where the first scans must not pay for it.
+    pub fn warm_up(&self) -> Result<(), BuildError> {
+        self.inner
+            .rules
+            .engine
+            .warm_up()
+            .map_err(|e| BuildError::BuiltinRule {
+                rule: e.rule,
+                message: e.message,
+            })
     }
 
     /// The compiled rules.
@@ -339,6 +356,46 @@ impl Guard {
         Ok(crate::vault::anonymize(text, &chosen))
     }
 
+    /// A stream that scans a model's answer as it arrives, releasing text once it is safe;
+    /// `prompt` is the prompt or context the answer responds to. See [`OutputStream`].
+    ///
+    /// ```
+    /// let guard = vallum::Guard::new()?;
+    /// let mut stream = guard.output_stream(None);
+    /// let mut shown = String::new();
+    /// for chunk in ["Write to jane.doe@", "example.org any ", "time."] {
+    ///     shown += &stream.push(chunk)?;
+    /// }
+    /// shown += &stream.finish()?;
+    /// assert_eq!(shown, "Write to <EMAIL> any time.");
+    /// assert!(!stream.is_blocked());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn output_stream(&self, prompt: Option<&str>) -> OutputStream {
+        OutputStream::new(self.clone(), prompt.map(str::to_owned))
+    }
+
+    /// For a stream: the findings of the rules (when `rules`) and of the detectors `keep`
+    /// accepts over one output text, before [`Guard::finalize`].
+    pub(crate) fn stream_findings(
+        &self,
+        text: &str,
+        view: &TextView<'_>,
+        prompt: Option<&str>,
+        rules: bool,
+        keep: &dyn Fn(&dyn Detector) -> bool,
+        out: &mut Vec<Finding>,
+    ) -> Result<(), ScanError> {
+        if rules {
+            self.rule_findings(text, view, Direction::Output, out);
+        }
+        let input = self.input(text, view, Direction::Output, prompt);
+        for d in self.inner.detectors.iter().filter(|d| keep(&***d)) {
+            d.scan(&input, out)?;
+        }
+        Ok(())
+    }
+
     fn check_size(&self, len: usize) -> Result<(), ScanError> {
         let limit = self.inner.policy.limits.max_input_bytes;
         if len > limit {
@@ -415,11 +472,16 @@ impl Guard {
     }
 
     /// Applies allowlists, actions and thresholds; sorts and removes duplicates.
-    fn finalize(&self, text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
+    pub(crate) fn finalize(&self, text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
         if findings.is_empty() {
             return findings;
         }
         let policy = &self.inner.policy;
+        crate::detectors::injection_score::combine_injection_scores(
+            text,
+            &mut findings,
+            policy.threshold(Category::PromptInjection),
+        );
         findings.retain(|f| {
             f.score >= policy.min_score
                 && !policy

@@ -32,6 +32,7 @@ pub mod policy;
 pub mod redact;
 mod report;
 mod span;
+mod stream;
 mod vault;
 mod view;
 
@@ -42,6 +43,7 @@ pub use guard::{Guard, GuardBuilder};
 pub use policy::Policy;
 pub use report::{Action, Direction, Finding, Report, Verdict};
 pub use span::Span;
+pub use stream::OutputStream;
 pub use vallum_rules::{Category, ViewKind};
 pub use vault::Vault;
 pub use view::{TextView, ViewBuilder, is_invisible, normalize};

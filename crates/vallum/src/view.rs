@@ -88,6 +88,14 @@ impl<'a> TextView<'a> {
         } else {
             last.orig + last.orig_len
         };
+        if start > end {
+            // A view whose pieces run backwards (reversed or upside-down text): the span
+            // covers everything between its first and last piece.
+            return Span::new(
+                first.orig.min(last.orig),
+                (first.orig + first.orig_len).max(last.orig + last.orig_len),
+            );
+        }
         Span::new(start, end)
     }
 
@@ -575,6 +583,20 @@ mod tests {
         assert_eq!(&text[s], "ｉｇ\u{200B}ｎｏｒｅ");
         let s = v.to_original(Span::new(11, 14));
         assert_eq!(&text[s], "now");
+    }
+
+    #[test]
+    fn reversed_pieces_map_to_covering_span() {
+        let text = "abc def";
+        let mut b = TextView::builder(text);
+        for (i, c) in text.char_indices().rev() {
+            b.replace(Span::new(i, i + c.len_utf8()), &c.to_uppercase().to_string());
+        }
+        let v = b.finish();
+        assert_eq!(v.as_str(), "FED CBA");
+        assert_eq!(v.to_original(Span::new(0, 3)), Span::new(4, 7));
+        assert_eq!(v.to_original(Span::new(4, 7)), Span::new(0, 3));
+        assert_eq!(v.to_original(Span::new(0, 7)), Span::new(0, 7));
     }
 
     #[test]

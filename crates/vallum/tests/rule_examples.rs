@@ -55,3 +55,8 @@ fn every_match_example_is_exercised() {
         }
     }
 }
+
+#[test]
+fn every_builtin_regex_compiles() {
+    Guard::new().unwrap().warm_up().unwrap();
+}

@@ -1,0 +1,25 @@
+//! Scans one corpus a few times, for profilers (`valgrind --tool=callgrind`, `perf`).
+//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|code|chat [MiB]`
+
+use vallum::{Guard, Policy};
+use vallum_benches::{dense_chat, prose, source_code};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let which = args.next().unwrap_or_else(|| "prose".into());
+    let mib: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let size = mib << 20;
+    let text = match which.as_str() {
+        "code" => source_code(size),
+        "chat" => dense_chat(size),
+        _ => prose(size),
+    };
+    let guard = Guard::from_policy(&Policy::from_toml("[detectors]\nclassifier = false").unwrap()).unwrap();
+    let start = std::time::Instant::now();
+    let mut findings = 0;
+    for _ in 0..1 {
+        findings += guard.scan_input(&text).unwrap().findings.len();
+    }
+    let secs = start.elapsed().as_secs_f64() / 1.0;
+    println!("{which}: {} bytes, {} findings per scan, {:.1} MB/s", text.len(), findings, text.len() as f64 / secs / 1e6);
+}

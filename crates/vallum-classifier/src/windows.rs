@@ -1,0 +1,150 @@
+//! Overlapping token windows that cover a whole text.
+
+use std::ops::Range;
+
+/// One planned window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedWindow {
+    /// Token indices (into the text's encoding, without special tokens).
+    pub tokens: Range<usize>,
+    /// Byte offset where the window's span starts (char boundary).
+    pub start: usize,
+    /// Byte offset where it ends, exclusive (char boundary).
+    pub end: usize,
+}
+
+/// Plans windows of at most `content` tokens, consecutive windows sharing `overlap` tokens,
+/// over a text whose tokens have the byte `offsets` given. The byte spans cover
+/// `0..text.len()` with no gap: the first starts at 0, the last ends at `text.len()`, and
+/// each ends no earlier than the next starts. A non-empty text with no tokens (only
+/// whitespace or control characters) gets one window with no tokens. The last window is
+/// shifted back to be full length rather than left short.
+pub fn plan_windows(
+    offsets: &[(usize, usize)],
+    text: &str,
+    content: usize,
+    overlap: usize,
+) -> Vec<PlannedWindow> {
+    let len = text.len();
+    if len == 0 {
+        return Vec::new();
+    }
+    let n = offsets.len();
+    if n == 0 {
+        return vec![PlannedWindow { tokens: 0..0, start: 0, end: len }];
+    }
+    let content = content.max(1);
+    let step = content.saturating_sub(overlap).max(1);
+    let mut starts = vec![0usize];
+    while starts.last().unwrap() + content < n {
+        let next = starts.last().unwrap() + step;
+        starts.push(next.min(n.saturating_sub(content)));
+    }
+    starts.dedup();
+    let mut out: Vec<PlannedWindow> = starts
+        .iter()
+        .map(|&s| {
+            let e = (s + content).min(n);
+            PlannedWindow { tokens: s..e, start: offsets[s].0, end: offsets[e - 1].1 }
+        })
+        .collect();
+    let last = out.len() - 1;
+    out[0].start = 0;
+    out[last].end = len;
+    for i in 0..last {
+        let next_start = out[i + 1].start;
+        if out[i].end < next_start {
+            out[i].end = next_start;
+        }
+    }
+    for w in &mut out {
+        w.start = floor_char_boundary(text, w.start.min(len));
+        w.end = ceil_char_boundary(text, w.end.min(len));
+    }
+    out
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<(usize, usize)> {
+        let mut v = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            if c.is_whitespace() {
+                if let Some(s) = start.take() {
+                    v.push((s, i));
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            v.push((s, text.len()));
+        }
+        v
+    }
+
+    fn check_cover(text: &str, ws: &[PlannedWindow], n: usize) {
+        assert_eq!(ws[0].start, 0);
+        assert_eq!(ws.last().unwrap().end, text.len());
+        for p in ws.windows(2) {
+            assert!(p[0].end >= p[1].start, "gap between {p:?}");
+            assert!(p[0].tokens.start < p[1].tokens.start);
+        }
+        for w in ws {
+            assert!(text.is_char_boundary(w.start) && text.is_char_boundary(w.end));
+        }
+        let mut covered = vec![false; n];
+        for w in ws {
+            covered[w.tokens.clone()].iter_mut().for_each(|c| *c = true);
+        }
+        assert!(covered.iter().all(|&c| c));
+    }
+
+    #[test]
+    fn covers_every_byte_and_token() {
+        let text = "  héllo wörld ünïcode   text with many words in it, more and more words  ";
+        let offs = words(text);
+        for content in 1..8 {
+            for overlap in 0..content {
+                let ws = plan_windows(&offs, text, content, overlap);
+                check_cover(text, &ws, offs.len());
+                assert!(ws.iter().all(|w| w.tokens.len() <= content));
+            }
+        }
+    }
+
+    #[test]
+    fn short_and_degenerate() {
+        assert!(plan_windows(&[], "", 10, 2).is_empty());
+        let ws = plan_windows(&[], "   ", 10, 2);
+        assert_eq!(ws, vec![PlannedWindow { tokens: 0..0, start: 0, end: 3 }]);
+        let ws = plan_windows(&[(1, 3)], " ab ", 10, 2);
+        assert_eq!(ws, vec![PlannedWindow { tokens: 0..1, start: 0, end: 4 }]);
+    }
+
+    #[test]
+    fn last_window_is_full_length() {
+        let text = "a b c d e f g h i j";
+        let offs = words(text);
+        let ws = plan_windows(&offs, text, 4, 1);
+        assert_eq!(ws.last().unwrap().tokens, 6..10);
+        check_cover(text, &ws, offs.len());
+    }
+}

