@@ -36,7 +36,7 @@ echo "python-test: built and installed in $((SECONDS - start)) s"
 # not shadow the installed package.
 echo "python-test: stubtest"
 python -m mypy.stubtest vallum
-echo "python-test: mypy --strict (tests, examples)"
-python -m mypy --config-file python/pyproject.toml python/tests python/examples
+echo "python-test: mypy --strict (tests, examples, benchmark)"
+python -m mypy --config-file python/pyproject.toml python/tests python/examples benches/python
 echo "python-test: pytest"
 python -m pytest python/tests "$@"

@@ -122,3 +122,38 @@ def test_many_loops(guard: vallum.Guard) -> None:
 
 async def _scan(guard: vallum.Guard, text: str) -> vallum.Report:
     return await guard.scan_input_async(text)
+
+
+SHUTDOWN_SCRIPT = """
+import asyncio, sys, vallum
+guard = vallum.Guard()
+text = "mail jane@example.org " * 200
+
+async def main():
+    await asyncio.gather(*(guard.scan_input_async(text) for _ in range(32)))
+    # Leave some scans running when the loop and then the interpreter shut down.
+    for _ in range(8):
+        guard.scan_input_async(text)
+
+asyncio.run(main())
+print("done")
+"""
+
+
+def test_interpreter_exit_with_scans_in_flight() -> None:
+    """Results that arrive while Python shuts down are dropped, never delivered into a
+    finalizing interpreter (which would abort the process)."""
+    import subprocess
+    import sys
+
+    for _ in range(8):
+        result = subprocess.run(
+            [sys.executable, "-c", SHUTDOWN_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "done"
+        assert "Fatal Python error" not in result.stderr

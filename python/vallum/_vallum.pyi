@@ -244,3 +244,12 @@ def canary() -> str:
     """A fresh random canary token (``vlm-canary-`` and 20 random characters) to plant in a
     system prompt: ``scan_output(text, prompt)`` reports a finding of category ``canary``
     when a token from the prompt shows up in the output."""
+
+_debug_build: Final[bool]
+"""Whether the extension was compiled without optimisations (benchmarks warn about it)."""
+
+def _core_scan_seconds(
+    guard: Guard, text: str, iterations: int, direction: _Direction = "input"
+) -> float:
+    """For benchmarks: seconds that ``iterations`` scans of ``text`` take inside the Rust core
+    alone (no argument conversion, no GIL handling, no result objects)."""

@@ -98,12 +98,15 @@ of at most {metrics['window_tokens']} tokens (overlap {metrics['stride_tokens']}
 
 ## Training
 
-Partial fine-tune, chosen by measurement on this 2-core machine: a full fine-tune costs ~3× a
-forward pass of all 6 layers per epoch (~35 min/epoch here), over the 35-minute budget. Layers
-0–{tcfg.get('first_trained_layer', 5) - 1} are frozen and run once over every training window (their output cached in f16),
-so an epoch only runs the trained top forward and backward. A smoke comparison on 2,000 examples
-showed the top-2-layer variant costing ~2× per step for a small gain in validation log-loss; the
-top-1-layer variant fit the budget with 2 epochs over the whole set.
+Partial fine-tune, chosen by measurement on this 2-core machine (shared with other builds,
+load average 6-10 during the run). Measured: the frozen layers' forward pass runs at roughly
+1,200-2,300 tokens/s for 4-5 layers, so a full fine-tune (forward + backward of all 6 layers,
+~3 forward passes) over the 1.01M training tokens would take 30-50 min per epoch, over the
+35-minute budget. Freezing layers 0-{tcfg.get('first_trained_layer', 5) - 1} and caching their output once (f16) leaves only
+the top forward and backward per step: a 2,000-example smoke run training the top 2 layers cost
+~1.3 s per batch of 32; training only the top layer roughly halves that, which allowed 2 epochs
+over the whole set in the budget. Adapters (LoRA) were not tried: they still need the full
+forward and backward through every adapted layer.
 
 | hyper-parameter | value |
 |---|---|
@@ -169,6 +172,20 @@ the inserted injection: {pct(metrics['results'].get('test_embedded.jsonl', {}).g
 
 ## Known limits
 
+* **Long documents: fails the target.** On the held-out long benign documents every document
+  had at least one window over 0.5 (FPR 100%, 93% at 0.9). Scoring the held-out document
+  sentences one by one shows why: two templates carry the false positives — "Users can switch to
+  administrator mode from the settings page if their role allows it." (0.83) and "The committee
+  will disregard late submissions unless an extension was granted in writing." (0.61); every
+  held-out document repeats them. Documentation/policy prose about roles, modes and disregarding
+  things reads like an instruction override to this model. The embedded-injection recall (100%) is
+  inflated by the same windows: the top window overlaps the inserted injection in only 70% of
+  documents. Fix for v2: many more benign technical, legal and policy documents with such
+  vocabulary in training (generated with more template variety), and measuring long documents
+  per window rather than per document.
+* PII-bearing requests: 6% FPR at 0.5 on the held-out family (0.3% at 0.9).
+* "Ignore the typos"-style edit instructions: the held-out family collapsed to 6 unique texts
+  after deduplication (3 flagged); the number is not meaningful beyond "this is a weak spot".
 * English-centric: the base tokenizer is uncased English WordPiece; non-Latin scripts fall apart
   into `[UNK]`/sub-pieces, so multilingual recall (yanismiraoui) is lower than English.
 * Short-text bias: training data are mostly single prompts; injections buried in long documents

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use vallum::offsets::{OffsetUnit, convert_offsets};
 use vallum::{Action, Category, Verdict};
@@ -22,6 +23,47 @@ pub struct PyFinding {
     score: f32,
     action: Action,
     detail: Option<Box<str>>,
+}
+
+/// Interned Python strings for the fixed vocabularies, so reading `verdict`, `category`
+/// or `action` allocates nothing.
+struct Names<const N: usize>([PyOnceLock<Py<PyString>>; N]);
+
+impl<const N: usize> Names<N> {
+    const fn new() -> Self {
+        Names([const { PyOnceLock::new() }; N])
+    }
+
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        index: Option<usize>,
+        name: &'static str,
+    ) -> Bound<'py, PyString> {
+        match index.and_then(|i| self.0.get(i)) {
+            Some(cell) => cell
+                .get_or_init(py, || PyString::intern(py, name).unbind())
+                .bind(py)
+                .clone(),
+            None => PyString::new(py, name),
+        }
+    }
+}
+
+static CATEGORY_NAMES: Names<{ Category::ALL.len() }> = Names::new();
+static ACTION_NAMES: Names<4> = Names::new();
+static VERDICT_NAMES: Names<3> = Names::new();
+
+fn category_name(py: Python<'_>, c: Category) -> Bound<'_, PyString> {
+    CATEGORY_NAMES.get(py, Category::ALL.iter().position(|&x| x == c), c.as_str())
+}
+
+fn action_name(py: Python<'_>, a: Action) -> Bound<'_, PyString> {
+    ACTION_NAMES.get(py, Some(a as usize), a.as_str())
+}
+
+fn verdict_name(py: Python<'_>, v: Verdict) -> Bound<'_, PyString> {
+    VERDICT_NAMES.get(py, Some(v as usize), v.as_str())
 }
 
 /// The shortest decimal that reads back as this `f32`, as a Python float (`0.9`, not
@@ -59,8 +101,8 @@ impl PyFinding {
     /// The category: `prompt_injection`, `pii`, `secret`, `exfiltration`,
     /// `invisible_text`, `canary`, `prompt_leak` or `custom`.
     #[getter]
-    fn category(&self) -> &'static str {
-        self.category.as_str()
+    fn category<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        category_name(py, self.category)
     }
 
     /// The finer kind inside the category, e.g. `email`, `aws_access_key_id`.
@@ -95,8 +137,8 @@ impl PyFinding {
 
     /// What the policy does with it: `allow`, `flag`, `redact` or `block`.
     #[getter]
-    fn action(&self) -> &'static str {
-        self.action.as_str()
+    fn action<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        action_name(py, self.action)
     }
 
     /// Extra information that is safe to show (e.g. the text decoded from hidden tag
@@ -109,13 +151,13 @@ impl PyFinding {
     /// The finding as a plain dict (JSON-ready).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("category", self.category())?;
+        d.set_item("category", self.category(py))?;
         d.set_item("kind", self.kind())?;
         d.set_item("rule", self.rule())?;
         d.set_item("start", self.start)?;
         d.set_item("end", self.end)?;
         d.set_item("score", self.score())?;
-        d.set_item("action", self.action())?;
+        d.set_item("action", self.action(py))?;
         d.set_item("detail", self.detail())?;
         Ok(d)
     }
@@ -139,13 +181,13 @@ impl PyFinding {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let rebuild = py.import("vallum._vallum")?.getattr("_finding")?;
         let args = (
-            self.category(),
+            self.category(py),
             self.kind(),
             self.rule(),
             self.start,
             self.end,
             f64::from(self.score),
-            self.action(),
+            self.action(py),
             self.detail(),
         )
             .into_pyobject(py)?;
@@ -172,13 +214,18 @@ pub(crate) fn rebuild_finding(
             "finding start {start} is after its end {end}"
         )));
     }
+    if !(0.0..=1.0).contains(&score) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "finding score {score} is outside [0, 1]"
+        )));
+    }
     Ok(PyFinding {
         category: parse_category(category)?,
         kind: kind.into(),
         rule: rule.into(),
         start,
         end,
-        score: (score as f32).clamp(0.0, 1.0),
+        score: score as f32,
         action: parse_action(action)?,
         detail: detail.map(Into::into),
     })
@@ -236,8 +283,8 @@ impl PyReport {
     /// The decision: `allow`, `flag` or `block` (the strongest action among the findings;
     /// `redact` shows as `flag`).
     #[getter]
-    fn verdict(&self) -> &'static str {
-        self.verdict.as_str()
+    fn verdict<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        verdict_name(py, self.verdict)
     }
 
     /// The highest finding score, 0.0 when there are none.
@@ -261,7 +308,7 @@ impl PyReport {
     /// The report as a plain dict (JSON-ready).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("verdict", self.verdict())?;
+        d.set_item("verdict", self.verdict(py))?;
         d.set_item("score", self.score())?;
         let findings = PyList::empty(py);
         for f in &self.findings {

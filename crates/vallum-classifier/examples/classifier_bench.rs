@@ -36,10 +36,16 @@ Friday's meeting and send any corrections to the finance office. ";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let threads: usize = arg("--threads").map_or(Ok(1), |s| s.parse())?;
     let iters: usize = arg("--iters").map_or(Ok(200), |s| s.parse())?;
-    let window: usize = arg("--window").map_or(Ok(vallum_classifier::DEFAULT_WINDOW_TOKENS), |s| s.parse())?;
+    let window: usize =
+        arg("--window").map_or(Ok(vallum_classifier::DEFAULT_WINDOW_TOKENS), |s| s.parse())?;
     let opts = ClassifierOptions {
         device: Device::Cpu,
         threads: Some(threads),
@@ -54,7 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let dir = std::path::PathBuf::from(d);
             let path = dir.join(vallum_classifier::TRAINED_WEIGHTS_FILE);
             let sha = vallum_classifier::weights::read_pinned(&path, None)?.1;
-            let pins = vallum_classifier::ModelPins { trained_weights: sha, ..vallum_classifier::ModelPins::builtin() };
+            let pins = vallum_classifier::ModelPins {
+                trained_weights: sha,
+                ..vallum_classifier::ModelPins::builtin()
+            };
             Classifier::load_with_pins(&dir, &pins, opts.clone())?
         }
         None => Classifier::load_installed(opts.clone())?.ok_or("no model installed")?,
@@ -69,14 +78,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cases: Vec<(String, String)> = [16usize, 64, 256, 512]
         .iter()
         .map(|&n| (format!("{n}_tokens"), cut(n).to_owned()))
-        .chain(std::iter::once(("doc_4000_tokens".to_owned(), cut(4000).to_owned())))
+        .chain(std::iter::once((
+            "doc_4000_tokens".to_owned(),
+            cut(4000).to_owned(),
+        )))
         .collect();
 
     let mut report = serde_json::Map::new();
     let mut export = serde_json::Map::new();
     for (name, text) in &cases {
         let (ids, offsets) = clf.tokenize(text)?;
-        let plan = vallum_classifier::plan_windows(&offsets, text, opts.max_window_tokens - 2, opts.stride_tokens);
+        let plan = vallum_classifier::plan_windows(
+            &offsets,
+            text,
+            opts.max_window_tokens - 2,
+            opts.stride_tokens,
+        );
         let windows: Vec<Vec<u32>> = plan
             .iter()
             .map(|w| {
@@ -87,7 +104,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         export.insert(name.clone(), serde_json::json!(windows));
-        let n = if name.starts_with("doc") { (iters / 10).max(10) } else { iters };
+        let n = if name.starts_with("doc") {
+            (iters / 10).max(10)
+        } else {
+            iters
+        };
         for _ in 0..3 {
             clf.score(text)?;
         }
@@ -118,7 +139,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("{name}: {}", report[name]);
     }
     // Throughput: 256 short prompts (~16-64 tokens) through score_batch.
-    let prompts: Vec<String> = (0..256).map(|i| cut(16 + (i * 7) % 48).to_owned()).collect();
+    let prompts: Vec<String> = (0..256)
+        .map(|i| cut(16 + (i * 7) % 48).to_owned())
+        .collect();
     let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
     clf.score_batch(&refs[..32])?;
     let t = Instant::now();
@@ -127,7 +150,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::hint::black_box(clf.score_batch(&refs)?);
     }
     let secs = t.elapsed().as_secs_f64();
-    let tokens: usize = refs.iter().map(|t| clf.tokenize(t).map_or(0, |x| x.0.len() + 2)).sum();
+    let tokens: usize = refs
+        .iter()
+        .map(|t| clf.tokenize(t).map_or(0, |x| x.0.len() + 2))
+        .sum();
     report.insert(
         "batch_throughput".into(),
         serde_json::json!({
@@ -147,13 +173,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(p, serde_json::to_string_pretty(&full)? + "\n")?;
     }
     if let Some(p) = arg("--export") {
-        std::fs::write(p, serde_json::to_string(&serde_json::json!({
-            "batch_size": opts.batch_size, "cases": export,
-            "throughput_texts": prompts.iter().map(|t| {
-                let (ids, _) = clf.tokenize(t).unwrap();
-                let mut s = vec![101u32]; s.extend(ids); s.push(102); s
-            }).collect::<Vec<_>>(),
-        }))?)?;
+        std::fs::write(
+            p,
+            serde_json::to_string(&serde_json::json!({
+                "batch_size": opts.batch_size, "cases": export,
+                "throughput_texts": prompts.iter().map(|t| {
+                    let (ids, _) = clf.tokenize(t).unwrap();
+                    let mut s = vec![101u32]; s.extend(ids); s.push(102); s
+                }).collect::<Vec<_>>(),
+            }))?,
+        )?;
     }
     Ok(())
 }

@@ -151,7 +151,8 @@ pub const TOKENIZER_SHA256: &str =
 /// SHA-256 of that package's `config.json`.
 pub const CONFIG_SHA256: &str = "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41";
 /// SHA-256 of the committed `models/vallum-injection-v1/vallum-injection.safetensors`.
-pub const TRAINED_WEIGHTS_SHA256: &str = include_str!("../models/vallum-injection-v1/SHA256").trim_ascii();
+pub const TRAINED_WEIGHTS_SHA256: &str =
+    include_str!("../models/vallum-injection-v1/SHA256").trim_ascii();
 
 impl ModelPins {
     /// The pins of the model this crate ships.
@@ -178,7 +179,9 @@ pub enum ClassifierError {
         source: std::io::Error,
     },
     /// A model file's SHA-256 is not the pinned one.
-    #[error("SHA-256 mismatch for {path}: expected {expected}, found {actual}; reinstall the model (scripts/classifier/install_model.sh)")]
+    #[error(
+        "SHA-256 mismatch for {path}: expected {expected}, found {actual}; reinstall the model (scripts/classifier/install_model.sh)"
+    )]
     HashMismatch {
         /// The file.
         path: PathBuf,
@@ -269,19 +272,29 @@ fn cuda_device(n: usize) -> Result<(candle_core::Device, String), ClassifierErro
     }
     candle_core::Device::new_cuda(n)
         .map(|d| (d, name.clone()))
-        .map_err(|e| ClassifierError::Device { device: name, message: e.to_string() })
+        .map_err(|e| ClassifierError::Device {
+            device: name,
+            message: e.to_string(),
+        })
 }
 
 fn invalid_model(path: &Path, message: impl std::fmt::Display) -> ClassifierError {
-    ClassifierError::InvalidModel { path: path.to_owned(), message: message.to_string() }
+    ClassifierError::InvalidModel {
+        path: path.to_owned(),
+        message: message.to_string(),
+    }
 }
 
 /// Loads and configures `tokenizer.json`: no padding, no truncation (windows do that).
-pub fn load_tokenizer(path: &Path, expected_sha: Option<&str>) -> Result<Tokenizer, ClassifierError> {
+pub fn load_tokenizer(
+    path: &Path,
+    expected_sha: Option<&str>,
+) -> Result<Tokenizer, ClassifierError> {
     let (bytes, _) = weights::read_pinned(path, expected_sha)?;
     let mut tok = Tokenizer::from_bytes(&bytes).map_err(|e| invalid_model(path, e))?;
     tok.with_padding(None);
-    tok.with_truncation(None).map_err(|e| invalid_model(path, e))?;
+    tok.with_truncation(None)
+        .map_err(|e| invalid_model(path, e))?;
     Ok(tok)
 }
 
@@ -339,7 +352,11 @@ impl Classifier {
             if !b.eq_ignore_ascii_case(&base.sha256) {
                 return Err(invalid_model(
                     &trained_path,
-                    format!("trained for base weights {b}, but {} is {}", base_path.display(), base.sha256),
+                    format!(
+                        "trained for base weights {b}, but {} is {}",
+                        base_path.display(),
+                        base.sha256
+                    ),
                 ));
             }
         }
@@ -352,11 +369,21 @@ impl Classifier {
             map.insert(model::canonical_name(&k).to_owned(), v);
         }
         if !map.contains_key("classifier.weight") {
-            return Err(invalid_model(&trained_path, "no `classifier.weight` tensor"));
+            return Err(invalid_model(
+                &trained_path,
+                "no `classifier.weight` tensor",
+            ));
         }
         let encoder = Encoder::load(&Weights::new(&map, dtype, &device), &config, true)
             .map_err(|e| invalid_model(&trained_path, format!("{e} (on {device_name})")))?;
-        Self::from_parts(encoder, tokenizer, device, device_name, opts, trained.sha256)
+        Self::from_parts(
+            encoder,
+            tokenizer,
+            device,
+            device_name,
+            opts,
+            trained.sha256,
+        )
     }
 
     /// Assembles a classifier from an already built encoder (used by the trainer).
@@ -369,9 +396,9 @@ impl Classifier {
         sha256: String,
     ) -> Result<Self, ClassifierError> {
         let special = |t: &str| {
-            tokenizer.token_to_id(t).ok_or_else(|| {
-                ClassifierError::Tokenizer(format!("tokenizer has no `{t}` token"))
-            })
+            tokenizer
+                .token_to_id(t)
+                .ok_or_else(|| ClassifierError::Tokenizer(format!("tokenizer has no `{t}` token")))
         };
         let cls = special("[CLS]")?;
         let sep = special("[SEP]")?;
@@ -474,7 +501,11 @@ impl Classifier {
                 seq.extend_from_slice(&ids[w.tokens.clone()]);
                 seq.push(inner.sep);
                 jobs.push((ti, wi, seq));
-                ws.push(WindowScore { start: w.start, end: w.end, score: 0.0 });
+                ws.push(WindowScore {
+                    start: w.start,
+                    end: w.end,
+                    score: 0.0,
+                });
             }
             out.push(ws);
         }
@@ -533,7 +564,10 @@ fn installed_candidates() -> Vec<PathBuf> {
 }
 
 /// Right-pads sequences with 0 into (batch, max_len) u32 ids and a 0/1 u32 mask.
-pub fn pad_batch(seqs: &[&[u32]], device: &candle_core::Device) -> candle_core::Result<(Tensor, Tensor)> {
+pub fn pad_batch(
+    seqs: &[&[u32]],
+    device: &candle_core::Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
     let t = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
     let mut ids = vec![0u32; seqs.len() * t];
     let mut mask = vec![0u32; seqs.len() * t];

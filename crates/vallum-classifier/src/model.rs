@@ -71,7 +71,9 @@ impl LayerNorm {
                 let mean = x.mean_keepdim(D::Minus1)?;
                 let xc = x.broadcast_sub(&mean)?;
                 let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-                let y = xc.broadcast_div(&(var + self.eps)?.sqrt()?)?.to_dtype(dtype)?;
+                let y = xc
+                    .broadcast_div(&(var + self.eps)?.sqrt()?)?
+                    .to_dtype(dtype)?;
                 y.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
             }
         }
@@ -138,7 +140,9 @@ impl<'a> Weights<'a> {
 
 /// Strips an optional `bert.` / `model.` prefix so both naming schemes load.
 pub fn canonical_name(name: &str) -> &str {
-    name.strip_prefix("bert.").or_else(|| name.strip_prefix("model.")).unwrap_or(name)
+    name.strip_prefix("bert.")
+        .or_else(|| name.strip_prefix("model."))
+        .unwrap_or(name)
 }
 
 impl Layer {
@@ -161,7 +165,10 @@ impl Layer {
         Ok(Self {
             qkv,
             attn_out: w.linear(&format!("{p}.attention.output.dense"))?,
-            ln1: w.layer_norm(&format!("{p}.attention.output.LayerNorm"), cfg.layer_norm_eps)?,
+            ln1: w.layer_norm(
+                &format!("{p}.attention.output.LayerNorm"),
+                cfg.layer_norm_eps,
+            )?,
             inter: w.linear(&format!("{p}.intermediate.dense"))?,
             out: w.linear(&format!("{p}.output.dense"))?,
             ln2: w.layer_norm(&format!("{p}.output.LayerNorm"), cfg.layer_norm_eps)?,
@@ -175,7 +182,9 @@ impl Layer {
         let (b, t, h) = x.dims3()?;
         let dh = h / self.heads;
         let split = |y: Tensor| -> Result<Tensor> {
-            y.reshape((b, t, self.heads, dh))?.transpose(1, 2)?.contiguous()
+            y.reshape((b, t, self.heads, dh))?
+                .transpose(1, 2)?
+                .contiguous()
         };
         let (q, k, v) = match &self.qkv {
             Qkv::Fused(l) => {
@@ -183,7 +192,11 @@ impl Layer {
                 let y = y.permute((2, 0, 3, 1, 4))?.contiguous()?;
                 (y.get(0)?, y.get(1)?, y.get(2)?)
             }
-            Qkv::Split(q, k, v) => (split(q.forward(x)?)?, split(k.forward(x)?)?, split(v.forward(x)?)?),
+            Qkv::Split(q, k, v) => (
+                split(q.forward(x)?)?,
+                split(k.forward(x)?)?,
+                split(v.forward(x)?)?,
+            ),
         };
         let scale = 1.0 / (dh as f64).sqrt();
         let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
@@ -192,7 +205,9 @@ impl Layer {
             Mode::Train => candle_nn::ops::softmax(&scores, D::Minus1)?,
         };
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
-        let x = self.ln1.forward(&(self.attn_out.forward(&ctx)? + x)?, mode)?;
+        let x = self
+            .ln1
+            .forward(&(self.attn_out.forward(&ctx)? + x)?, mode)?;
         let y = self.inter.forward(&x)?.gelu_erf()?;
         let y = self.out.forward(&y)?;
         self.ln2.forward(&(y + x)?, mode)
@@ -223,8 +238,14 @@ impl Embeddings {
     pub fn forward(&self, ids: &Tensor, mode: Mode) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let h = self.word.dim(1)?;
-        let x = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, h))?;
-        let pos = self.position.narrow(0, 0, t)?.broadcast_add(&self.token_type0)?;
+        let x = self
+            .word
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, t, h))?;
+        let pos = self
+            .position
+            .narrow(0, 0, t)?
+            .broadcast_add(&self.token_type0)?;
         let x = x.broadcast_add(&pos)?;
         self.ln.forward(&x, mode)
     }
@@ -272,7 +293,12 @@ impl Encoder {
         } else {
             None
         };
-        Ok(Self { config: cfg.clone(), embeddings: Embeddings::load(w, cfg)?, layers, head })
+        Ok(Self {
+            config: cfg.clone(),
+            embeddings: Embeddings::load(w, cfg)?,
+            layers,
+            head,
+        })
     }
 
     /// Runs embeddings and layers `0..upto`: (batch, seq) ids -> hidden states.
@@ -285,7 +311,9 @@ impl Encoder {
     ) -> Result<Tensor> {
         let x = self.embeddings.forward(ids, mode)?;
         let bias = mask_bias(mask, x.dtype())?;
-        self.layers[..upto].iter().try_fold(x, |x, l| l.forward(&x, &bias, mode))
+        self.layers[..upto]
+            .iter()
+            .try_fold(x, |x, l| l.forward(&x, &bias, mode))
     }
 
     /// Mean-pooled sentence embeddings (the sentence-transformers output, unnormalised).
@@ -317,14 +345,20 @@ impl Top {
         let layers = (first..cfg.num_hidden_layers)
             .map(|i| Layer::load(w, cfg, i, false))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { layers, head: w.linear("classifier")? })
+        Ok(Self {
+            layers,
+            head: w.linear("classifier")?,
+        })
     }
 
     /// Cached hidden states (batch, seq, hidden) -> one logit per sequence. `dropout`, when
     /// given, is a (batch, hidden) multiplicative mask applied to the pooled vector.
     pub fn forward(&self, x: &Tensor, mask: &Tensor, dropout: Option<&Tensor>) -> Result<Tensor> {
         let bias = mask_bias(mask, x.dtype())?;
-        let h = self.layers.iter().try_fold(x.clone(), |x, l| l.forward(&x, &bias, Mode::Train))?;
+        let h = self
+            .layers
+            .iter()
+            .try_fold(x.clone(), |x, l| l.forward(&x, &bias, Mode::Train))?;
         let mut pooled = mean_pool(&h, mask)?;
         if let Some(d) = dropout {
             pooled = (pooled * d)?;

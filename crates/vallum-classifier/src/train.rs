@@ -164,14 +164,19 @@ pub fn make_windows(
     let content = cfg.window_tokens - 2;
     let mut out = Vec::new();
     let encs = tok
-        .encode_batch(examples.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), false)
+        .encode_batch(
+            examples.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(),
+            false,
+        )
         .map_err(|e| e.to_string())?;
     for (i, (ex, enc)) in examples.iter().zip(encs).enumerate() {
         let offs = enc.get_offsets();
         let ids = enc.get_ids();
         let plan = plan_windows(offs, &ex.text, content, cfg.overlap_tokens);
         let span_tokens: Vec<usize> = match ex.span {
-            Some((s, e)) => (0..offs.len()).filter(|&t| offs[t].0 >= s && offs[t].1 <= e).collect(),
+            Some((s, e)) => (0..offs.len())
+                .filter(|&t| offs[t].0 >= s && offs[t].1 <= e)
+                .collect(),
             None => Vec::new(),
         };
         let mut ws = Vec::new();
@@ -192,15 +197,23 @@ pub fn make_windows(
             seq.push(cls);
             seq.extend_from_slice(&ids[w.tokens.clone()]);
             seq.push(sep);
-            ws.push(TrainWindow { ids: seq, label, example: i });
+            ws.push(TrainWindow {
+                ids: seq,
+                label,
+                example: i,
+            });
         }
         if ws.len() > cfg.max_windows_per_example {
             // Keep every positive window of span documents, sample the rest evenly.
-            let (pos, neg): (Vec<_>, Vec<_>) =
-                ws.into_iter().partition(|w| w.label > 0.5 && ex.span.is_some());
+            let (pos, neg): (Vec<_>, Vec<_>) = ws
+                .into_iter()
+                .partition(|w| w.label > 0.5 && ex.span.is_some());
             let keep = cfg.max_windows_per_example.saturating_sub(pos.len()).max(1);
             let stride = neg.len().div_ceil(keep).max(1);
-            ws = pos.into_iter().chain(neg.into_iter().step_by(stride)).collect();
+            ws = pos
+                .into_iter()
+                .chain(neg.into_iter().step_by(stride))
+                .collect();
         }
         out.extend(ws);
     }
@@ -233,7 +246,9 @@ pub fn compute_cache(
         let idx = &order[i..(i + n).min(order.len())];
         let seqs: Vec<&[u32]> = idx.iter().map(|&j| windows[j].ids.as_slice()).collect();
         let (ids, mask) = crate::pad_batch(&seqs, device)?;
-        let h = enc.hidden_states(&ids, &mask, upto, Mode::Infer)?.to_device(&Device::Cpu)?;
+        let h = enc
+            .hidden_states(&ids, &mask, upto, Mode::Infer)?
+            .to_device(&Device::Cpu)?;
         for (row, &j) in idx.iter().enumerate() {
             let l = windows[j].ids.len();
             // `to_dtype` on the narrowed view allocates just this window (a `copy` or
@@ -244,7 +259,9 @@ pub fn compute_cache(
         progress(done, windows.len());
         i += idx.len();
     }
-    Ok(Cache { hidden: hidden.into_iter().map(Option::unwrap).collect() })
+    Ok(Cache {
+        hidden: hidden.into_iter().map(Option::unwrap).collect(),
+    })
 }
 
 /// Batches of window indices with similar lengths, in a seeded random order.
@@ -261,8 +278,16 @@ pub fn length_batches(windows: &[TrainWindow], batch: usize, rng: &mut Rng) -> V
     batches
 }
 
-fn stack_cached(cache: &Cache, idx: &[usize], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let t = idx.iter().map(|&i| cache.hidden[i].dim(0).unwrap_or(0)).max().unwrap_or(1);
+fn stack_cached(
+    cache: &Cache,
+    idx: &[usize],
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let t = idx
+        .iter()
+        .map(|&i| cache.hidden[i].dim(0).unwrap_or(0))
+        .max()
+        .unwrap_or(1);
     let h = cache.hidden[idx[0]].dim(1)?;
     let mut rows = Vec::with_capacity(idx.len());
     let mut mask = vec![0u32; idx.len() * t];
@@ -270,16 +295,23 @@ fn stack_cached(cache: &Cache, idx: &[usize], device: &Device) -> candle_core::R
         let x = &cache.hidden[i];
         let l = x.dim(0)?;
         mask[r * t..r * t + l].fill(1);
-        rows.push(if l < t { x.pad_with_zeros(0, 0, t - l)? } else { x.clone() });
+        rows.push(if l < t {
+            x.pad_with_zeros(0, 0, t - l)?
+        } else {
+            x.clone()
+        });
     }
-    let x = Tensor::stack(&rows, 0)?.to_device(device)?.to_dtype(DType::F32)?;
+    let x = Tensor::stack(&rows, 0)?
+        .to_device(device)?
+        .to_dtype(DType::F32)?;
     let _ = h;
     Ok((x, Tensor::from_vec(mask, (idx.len(), t), device)?))
 }
 
 /// Numerically stable weighted binary cross-entropy on logits.
 fn bce(logits: &Tensor, labels: &Tensor, weights: &Tensor) -> candle_core::Result<Tensor> {
-    let l = ((logits.relu()? - (logits * labels)?)? + ((logits.abs()?.neg()?.exp()? + 1.0)?.log()?))?;
+    let l =
+        ((logits.relu()? - (logits * labels)?)? + ((logits.abs()?.neg()?.exp()? + 1.0)?.log()?))?;
     (l * weights)?.sum_all()? / f64::from(weights.sum_all()?.to_scalar::<f32>()?)
 }
 
@@ -322,10 +354,20 @@ impl Trainer {
         let hb = Var::from_tensor(&Tensor::zeros(1, DType::F32, device)?)?;
         vars.insert("classifier.weight".into(), hw.clone());
         vars.insert("classifier.bias".into(), hb.clone());
-        let map: HashMap<String, Tensor> =
-            vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
-        let top = Top::load(&Weights::new(&map, DType::F32, device), bcfg, cfg.first_trained_layer)?;
-        let p = |lr| ParamsAdamW { lr, weight_decay: cfg.weight_decay, ..ParamsAdamW::default() };
+        let map: HashMap<String, Tensor> = vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect();
+        let top = Top::load(
+            &Weights::new(&map, DType::F32, device),
+            bcfg,
+            cfg.first_trained_layer,
+        )?;
+        let p = |lr| ParamsAdamW {
+            lr,
+            weight_decay: cfg.weight_decay,
+            ..ParamsAdamW::default()
+        };
         Ok(Self {
             vars,
             top,
@@ -349,12 +391,20 @@ impl Trainer {
         let h = x.dim(2)?;
         let keep = 1.0 - self.cfg.dropout;
         let drop: Vec<f32> = (0..idx.len() * h)
-            .map(|_| if rng.next_f32() < keep { 1.0 / keep } else { 0.0 })
+            .map(|_| {
+                if rng.next_f32() < keep {
+                    1.0 / keep
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let drop = Tensor::from_vec(drop, (idx.len(), h), &self.device)?;
         let labels: Vec<f32> = idx.iter().map(|&i| windows[i].label).collect();
-        let weights: Vec<f32> =
-            labels.iter().map(|&l| if l > 0.5 { self.cfg.pos_weight } else { 1.0 }).collect();
+        let weights: Vec<f32> = labels
+            .iter()
+            .map(|&l| if l > 0.5 { self.cfg.pos_weight } else { 1.0 })
+            .collect();
         let labels = Tensor::from_vec(labels, idx.len(), &self.device)?;
         let weights = Tensor::from_vec(weights, idx.len(), &self.device)?;
         let logits = self.top.forward(&x, &mask, Some(&drop))?;
@@ -397,7 +447,11 @@ impl Trainer {
         for epoch in 0..self.cfg.epochs {
             for b in length_batches(windows, self.cfg.batch_size, &mut rng) {
                 let s = step as f64;
-                let scale = if s < warm { (s + 1.0) / warm } else { ((total as f64 - s) / (total as f64 - warm)).max(0.0) };
+                let scale = if s < warm {
+                    (s + 1.0) / warm
+                } else {
+                    ((total as f64 - s) / (total as f64 - warm)).max(0.0)
+                };
                 let loss = self.step(cache, windows, &b, scale, &mut rng)?;
                 step += 1;
                 log(epoch, step, total, loss);
@@ -419,13 +473,24 @@ impl Trainer {
     pub fn save(&self, path: &Path, metadata: HashMap<String, String>) -> Result<(), String> {
         let mut out: Vec<(String, Tensor)> = Vec::new();
         for (k, v) in &self.vars {
-            let t = v.as_tensor().to_device(&Device::Cpu).map_err(|e| e.to_string())?;
-            let t = if k.starts_with("classifier.") { t } else { t.to_dtype(DType::F16).map_err(|e| e.to_string())? };
+            let t = v
+                .as_tensor()
+                .to_device(&Device::Cpu)
+                .map_err(|e| e.to_string())?;
+            let t = if k.starts_with("classifier.") {
+                t
+            } else {
+                t.to_dtype(DType::F16).map_err(|e| e.to_string())?
+            };
             out.push((k.clone(), t));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
-        safetensors::serialize_to_file(out.iter().map(|(k, t)| (k.as_str(), t)), Some(metadata), path)
-            .map_err(|e| e.to_string())
+        safetensors::serialize_to_file(
+            out.iter().map(|(k, t)| (k.as_str(), t)),
+            Some(metadata),
+            path,
+        )
+        .map_err(|e| e.to_string())
     }
 }
 

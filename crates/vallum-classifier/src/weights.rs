@@ -23,11 +23,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Reads a whole (small) file and checks its SHA-256 against `expected` when given.
-pub fn read_pinned(path: &Path, expected: Option<&str>) -> Result<(Vec<u8>, String), ClassifierError> {
+pub fn read_pinned(
+    path: &Path,
+    expected: Option<&str>,
+) -> Result<(Vec<u8>, String), ClassifierError> {
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|source| ClassifierError::Io { path: path.to_owned(), source })?;
+        .map_err(|source| ClassifierError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
     let actual = sha256_hex(&bytes);
     check(path, expected, &actual)?;
     Ok((bytes, actual))
@@ -55,22 +61,32 @@ pub struct Loaded {
 }
 
 fn invalid(path: &Path, message: impl Into<String>) -> ClassifierError {
-    ClassifierError::InvalidModel { path: PathBuf::from(path), message: message.into() }
+    ClassifierError::InvalidModel {
+        path: PathBuf::from(path),
+        message: message.into(),
+    }
 }
 
 /// Memory-maps a safetensors file, checks its SHA-256 against `expected` (when given) on
 /// the mapped bytes, then copies the tensors out of that same mapping onto the CPU.
 /// Only the safetensors format is accepted: nothing is ever unpickled.
 pub fn load_safetensors(path: &Path, expected: Option<&str>) -> Result<Loaded, ClassifierError> {
-    let file = File::open(path).map_err(|source| ClassifierError::Io { path: path.to_owned(), source })?;
+    let file = File::open(path).map_err(|source| ClassifierError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     // SAFETY: the mapping is read-only and private to this function. The usual hazard of
     // `mmap` is another process truncating or rewriting the file while it is mapped; the
     // bytes are hashed and the tensors copied out within this call, and a file changed
     // under us either fails the pin (hash computed over the mapped bytes) or is caught by
     // the safetensors parser's bounds checks. The mapping is dropped before returning.
     #[allow(unsafe_code)]
-    let mmap = unsafe { memmap2::MmapOptions::new().map(&file) }
-        .map_err(|source| ClassifierError::Io { path: path.to_owned(), source })?;
+    let mmap = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|source| {
+        ClassifierError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
     let sha256 = sha256_hex(&mmap);
     check(path, expected, &sha256)?;
     let st = safetensors::SafeTensors::deserialize(&mmap)
@@ -85,5 +101,9 @@ pub fn load_safetensors(path: &Path, expected: Option<&str>) -> Result<Loaded, C
             .map_err(|e| invalid(path, format!("tensor `{name}`: {e}")))?;
         tensors.insert(name, t);
     }
-    Ok(Loaded { tensors, metadata, sha256 })
+    Ok(Loaded {
+        tensors,
+        metadata,
+        sha256,
+    })
 }

@@ -31,7 +31,11 @@ pub fn plan_windows(
     }
     let n = offsets.len();
     if n == 0 {
-        return vec![PlannedWindow { tokens: 0..0, start: 0, end: len }];
+        return vec![PlannedWindow {
+            tokens: 0..0,
+            start: 0,
+            end: len,
+        }];
     }
     let content = content.max(1);
     let step = content.saturating_sub(overlap).max(1);
@@ -45,7 +49,11 @@ pub fn plan_windows(
         .iter()
         .map(|&s| {
             let e = (s + content).min(n);
-            PlannedWindow { tokens: s..e, start: offsets[s].0, end: offsets[e - 1].1 }
+            PlannedWindow {
+                tokens: s..e,
+                start: offsets[s].0,
+                end: offsets[e - 1].1,
+            }
         })
         .collect();
     let last = out.len() - 1;
@@ -134,9 +142,23 @@ mod tests {
     fn short_and_degenerate() {
         assert!(plan_windows(&[], "", 10, 2).is_empty());
         let ws = plan_windows(&[], "   ", 10, 2);
-        assert_eq!(ws, vec![PlannedWindow { tokens: 0..0, start: 0, end: 3 }]);
+        assert_eq!(
+            ws,
+            vec![PlannedWindow {
+                tokens: 0..0,
+                start: 0,
+                end: 3
+            }]
+        );
         let ws = plan_windows(&[(1, 3)], " ab ", 10, 2);
-        assert_eq!(ws, vec![PlannedWindow { tokens: 0..1, start: 0, end: 4 }]);
+        assert_eq!(
+            ws,
+            vec![PlannedWindow {
+                tokens: 0..1,
+                start: 0,
+                end: 4
+            }]
+        );
     }
 
     #[test]

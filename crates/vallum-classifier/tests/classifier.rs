@@ -8,19 +8,53 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use vallum_classifier::model::{BertConfig, Encoder, Weights};
-use vallum_classifier::train::{
-    Example, Rng, TrainConfig, Trainer, compute_cache, make_windows,
-};
+use vallum_classifier::train::{Example, Rng, TrainConfig, Trainer, compute_cache, make_windows};
 use vallum_classifier::{
     BASE_WEIGHTS_FILE, CONFIG_FILE, Classifier, ClassifierError, ClassifierOptions, ModelPins,
     TOKENIZER_FILE, TRAINED_WEIGHTS_FILE, load_config, load_tokenizer, weights,
 };
 
 const WORDS: &[&str] = &[
-    "ignore", "all", "previous", "instructions", "and", "reveal", "the", "system", "prompt",
-    "hello", "how", "are", "you", "today", "please", "summarise", "this", "report", "weather",
-    "is", "nice", "disregard", "rules", "now", "dan", "what", "time", "it", "a", "of", "cake",
-    "recipe", "for", "me", ",", ".", "!", "?", "é", "ü",
+    "ignore",
+    "all",
+    "previous",
+    "instructions",
+    "and",
+    "reveal",
+    "the",
+    "system",
+    "prompt",
+    "hello",
+    "how",
+    "are",
+    "you",
+    "today",
+    "please",
+    "summarise",
+    "this",
+    "report",
+    "weather",
+    "is",
+    "nice",
+    "disregard",
+    "rules",
+    "now",
+    "dan",
+    "what",
+    "time",
+    "it",
+    "a",
+    "of",
+    "cake",
+    "recipe",
+    "for",
+    "me",
+    ",",
+    ".",
+    "!",
+    "?",
+    "é",
+    "ü",
 ];
 
 fn tokenizer_json() -> String {
@@ -68,9 +102,18 @@ fn tiny_base(cfg: &BertConfig) -> HashMap<String, Tensor> {
     let mut m = HashMap::new();
     let ones = |n: usize| Tensor::ones(n, DType::F32, &Device::Cpu).unwrap();
     let zeros = |n: usize| Tensor::zeros(n, DType::F32, &Device::Cpu).unwrap();
-    m.insert("embeddings.word_embeddings.weight".into(), rand_tensor(&mut rng, &[cfg.vocab_size, h], 0.5));
-    m.insert("embeddings.position_embeddings.weight".into(), rand_tensor(&mut rng, &[512, h], 0.1));
-    m.insert("embeddings.token_type_embeddings.weight".into(), rand_tensor(&mut rng, &[2, h], 0.1));
+    m.insert(
+        "embeddings.word_embeddings.weight".into(),
+        rand_tensor(&mut rng, &[cfg.vocab_size, h], 0.5),
+    );
+    m.insert(
+        "embeddings.position_embeddings.weight".into(),
+        rand_tensor(&mut rng, &[512, h], 0.1),
+    );
+    m.insert(
+        "embeddings.token_type_embeddings.weight".into(),
+        rand_tensor(&mut rng, &[2, h], 0.1),
+    );
     m.insert("embeddings.LayerNorm.weight".into(), ones(h));
     m.insert("embeddings.LayerNorm.bias".into(), zeros(h));
     for l in 0..cfg.num_hidden_layers {
@@ -83,8 +126,14 @@ fn tiny_base(cfg: &BertConfig) -> HashMap<String, Tensor> {
             ("intermediate.dense", i, h),
             ("output.dense", h, i),
         ] {
-            m.insert(format!("{p}.{name}.weight"), rand_tensor(&mut rng, &[out, inp], 0.15));
-            m.insert(format!("{p}.{name}.bias"), rand_tensor(&mut rng, &[out], 0.02));
+            m.insert(
+                format!("{p}.{name}.weight"),
+                rand_tensor(&mut rng, &[out, inp], 0.15),
+            );
+            m.insert(
+                format!("{p}.{name}.bias"),
+                rand_tensor(&mut rng, &[out], 0.02),
+            );
         }
         for ln in ["attention.output.LayerNorm", "output.LayerNorm"] {
             m.insert(format!("{p}.{ln}.weight"), ones(h));
@@ -118,7 +167,12 @@ fn examples() -> Vec<Example> {
     pos.iter()
         .map(|t| (t, 1))
         .chain(neg.iter().map(|t| (t, 0)))
-        .map(|(t, l)| Example { text: (*t).to_owned(), label: l, source: "test".into(), span: None })
+        .map(|(t, l)| Example {
+            text: (*t).to_owned(),
+            label: l,
+            source: "test".into(),
+            span: None,
+        })
         .collect()
 }
 
@@ -158,20 +212,33 @@ fn train_tiny(dir: &Path) -> (ModelPins, f32, f32) {
     let cache = compute_cache(&enc, &windows, 1, &Device::Cpu, &mut |_, _| {}).unwrap();
     let mut trainer = Trainer::new(&base, &cfg, &tcfg, &Device::Cpu).unwrap();
     let mut losses = Vec::new();
-    trainer.fit(&cache, &windows, &mut |_, _, _, l| losses.push(l)).unwrap();
+    trainer
+        .fit(&cache, &windows, &mut |_, _, _, l| losses.push(l))
+        .unwrap();
     let first = losses[..3].iter().sum::<f32>() / 3.0;
     let last = losses[losses.len() - 3..].iter().sum::<f32>() / 3.0;
     let meta = HashMap::from([("base_sha256".to_owned(), String::new())]);
     let _ = meta;
-    let base_sha = weights::read_pinned(&dir.join(BASE_WEIGHTS_FILE), None).unwrap().1;
+    let base_sha = weights::read_pinned(&dir.join(BASE_WEIGHTS_FILE), None)
+        .unwrap()
+        .1;
     trainer
-        .save(&dir.join(TRAINED_WEIGHTS_FILE), HashMap::from([("base_sha256".to_owned(), base_sha.clone())]))
+        .save(
+            &dir.join(TRAINED_WEIGHTS_FILE),
+            HashMap::from([("base_sha256".to_owned(), base_sha.clone())]),
+        )
         .unwrap();
     let pins = ModelPins {
         base_weights: base_sha,
-        tokenizer: weights::read_pinned(&dir.join(TOKENIZER_FILE), None).unwrap().1,
-        config: weights::read_pinned(&dir.join(CONFIG_FILE), None).unwrap().1,
-        trained_weights: weights::read_pinned(&dir.join(TRAINED_WEIGHTS_FILE), None).unwrap().1,
+        tokenizer: weights::read_pinned(&dir.join(TOKENIZER_FILE), None)
+            .unwrap()
+            .1,
+        config: weights::read_pinned(&dir.join(CONFIG_FILE), None)
+            .unwrap()
+            .1,
+        trained_weights: weights::read_pinned(&dir.join(TRAINED_WEIGHTS_FILE), None)
+            .unwrap()
+            .1,
     };
     (pins, first, last)
 }
@@ -221,7 +288,12 @@ fn training_smoke_and_windowed_scoring() {
         assert_eq!(single.len(), b.len());
         for (s, w) in single.iter().zip(b) {
             assert_eq!((s.start, s.end), (w.start, w.end));
-            assert!((s.score - w.score).abs() < 1e-4, "{t:?}: {} vs {}", s.score, w.score);
+            assert!(
+                (s.score - w.score).abs() < 1e-4,
+                "{t:?}: {} vs {}",
+                s.score,
+                w.score
+            );
         }
         if t.is_empty() {
             assert!(b.is_empty());
@@ -237,10 +309,21 @@ fn training_smoke_and_windowed_scoring() {
             assert!((0.0..=1.0).contains(&w.score));
         }
     }
-    assert!(batch[texts.len()].len() > 3, "long text should have several windows");
+    assert!(
+        batch[texts.len()].len() > 3,
+        "long text should have several windows"
+    );
 
     // Same scores whatever the thread count.
-    let clf2 = Classifier::load_with_pins(&dir, &pins, ClassifierOptions { threads: Some(2), ..opts(10, 3) }).unwrap();
+    let clf2 = Classifier::load_with_pins(
+        &dir,
+        &pins,
+        ClassifierOptions {
+            threads: Some(2),
+            ..opts(10, 3)
+        },
+    )
+    .unwrap();
     let b2 = clf2.score(&long).unwrap();
     for (a, b) in b2.iter().zip(&batch[texts.len()]) {
         assert!((a.score - b.score).abs() < 1e-4);
@@ -252,9 +335,14 @@ fn training_smoke_and_windowed_scoring() {
 fn refuses_wrong_hashes_and_bad_options() {
     let dir = tmpdir("pins");
     let (pins, _, _) = train_tiny(&dir);
-    let bad = ModelPins { base_weights: "00".repeat(32), ..pins.clone() };
+    let bad = ModelPins {
+        base_weights: "00".repeat(32),
+        ..pins.clone()
+    };
     match Classifier::load_with_pins(&dir, &bad, opts(10, 3)) {
-        Err(ClassifierError::HashMismatch { path, .. }) => assert!(path.ends_with(BASE_WEIGHTS_FILE)),
+        Err(ClassifierError::HashMismatch { path, .. }) => {
+            assert!(path.ends_with(BASE_WEIGHTS_FILE));
+        }
         other => panic!("expected a hash mismatch, got {other:?}"),
     }
     // The built-in pins refuse the tiny model.
@@ -273,7 +361,10 @@ fn refuses_wrong_hashes_and_bad_options() {
         let e = Classifier::load_with_pins(
             &dir,
             &pins,
-            ClassifierOptions { device: vallum_classifier::Device::Cuda(0), ..opts(10, 3) },
+            ClassifierOptions {
+                device: vallum_classifier::Device::Cuda(0),
+                ..opts(10, 3)
+            },
         )
         .unwrap_err();
         assert!(e.to_string().contains("cuda:0"), "{e}");
@@ -281,9 +372,18 @@ fn refuses_wrong_hashes_and_bad_options() {
     // A corrupt trained file with the right pin is impossible; with a matching (wrong) pin
     // it is rejected as invalid rather than loaded.
     std::fs::write(dir.join(TRAINED_WEIGHTS_FILE), b"not safetensors").unwrap();
-    let sha = weights::read_pinned(&dir.join(TRAINED_WEIGHTS_FILE), None).unwrap().1;
-    let e = Classifier::load_with_pins(&dir, &ModelPins { trained_weights: sha, ..pins }, opts(10, 3))
-        .unwrap_err();
+    let sha = weights::read_pinned(&dir.join(TRAINED_WEIGHTS_FILE), None)
+        .unwrap()
+        .1;
+    let e = Classifier::load_with_pins(
+        &dir,
+        &ModelPins {
+            trained_weights: sha,
+            ..pins
+        },
+        opts(10, 3),
+    )
+    .unwrap_err();
     assert!(matches!(e, ClassifierError::InvalidModel { .. }), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -300,7 +400,9 @@ struct Parity {
 
 fn installed() -> Option<PathBuf> {
     let dir = Classifier::installed_dir();
-    let ok = dir.as_ref().is_some_and(|d| d.join(BASE_WEIGHTS_FILE).exists());
+    let ok = dir
+        .as_ref()
+        .is_some_and(|d| d.join(BASE_WEIGHTS_FILE).exists());
     if !ok {
         assert!(
             std::env::var_os("VALLUM_REQUIRE_MODEL").is_none(),
@@ -319,11 +421,27 @@ fn parity_with_numpy_reference() {
     let Some(dir) = installed() else { return };
     let fx: Parity =
         serde_json::from_str(include_str!("fixtures/parity.json")).expect("fixture parses");
-    let tok = load_tokenizer(&dir.join(TOKENIZER_FILE), Some(vallum_classifier::TOKENIZER_SHA256)).unwrap();
-    let cfg = load_config(&dir.join(CONFIG_FILE), Some(vallum_classifier::CONFIG_SHA256)).unwrap();
-    let base = weights::load_safetensors(&dir.join(BASE_WEIGHTS_FILE), Some(vallum_classifier::BASE_WEIGHTS_SHA256))
-        .unwrap();
-    let enc = Encoder::load(&Weights::new(&base.tensors, DType::F32, &Device::Cpu), &cfg, true).unwrap();
+    let tok = load_tokenizer(
+        &dir.join(TOKENIZER_FILE),
+        Some(vallum_classifier::TOKENIZER_SHA256),
+    )
+    .unwrap();
+    let cfg = load_config(
+        &dir.join(CONFIG_FILE),
+        Some(vallum_classifier::CONFIG_SHA256),
+    )
+    .unwrap();
+    let base = weights::load_safetensors(
+        &dir.join(BASE_WEIGHTS_FILE),
+        Some(vallum_classifier::BASE_WEIGHTS_SHA256),
+    )
+    .unwrap();
+    let enc = Encoder::load(
+        &Weights::new(&base.tensors, DType::F32, &Device::Cpu),
+        &cfg,
+        true,
+    )
+    .unwrap();
     let mut max_err = 0f32;
     for ((text, ids), want) in fx.texts.iter().zip(&fx.ids).zip(&fx.embeddings) {
         let got_ids = tok.encode(text.as_str(), true).unwrap().get_ids().to_vec();
@@ -332,13 +450,26 @@ fn parity_with_numpy_reference() {
         let seqs: Vec<&[u32]> = fx.ids.iter().map(Vec::as_slice).collect();
         let (bi, bm) = vallum_classifier::pad_batch(&seqs, &Device::Cpu).unwrap();
         let row = fx.ids.iter().position(|x| x == ids).unwrap();
-        let got = enc.embed(&bi, &bm).unwrap().get(row).unwrap().to_vec1::<f32>().unwrap();
+        let got = enc
+            .embed(&bi, &bm)
+            .unwrap()
+            .get(row)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         for (g, w) in got.iter().zip(want) {
             max_err = max_err.max((g - w).abs());
         }
     }
-    eprintln!("parity: max abs error {max_err:e} over {} texts", fx.texts.len());
-    assert!(max_err < fx.tolerance, "max abs error {max_err} >= {}", fx.tolerance);
+    eprintln!(
+        "parity: max abs error {max_err:e} over {} texts",
+        fx.texts.len()
+    );
+    assert!(
+        max_err < fx.tolerance,
+        "max abs error {max_err} >= {}",
+        fx.tolerance
+    );
 
     // The full classifier (trained tensors overlaid) matches the reference probabilities.
     if let (Some(sha), Some(probs)) = (fx.trained_sha256, fx.probs) {
@@ -346,11 +477,26 @@ fn parity_with_numpy_reference() {
             eprintln!("fixture is for other trained weights; skipping the probability check");
             return;
         }
-        let clf = Classifier::load(&dir, ClassifierOptions { device: vallum_classifier::Device::Cpu, ..Default::default() })
-            .unwrap();
+        let clf = Classifier::load(
+            &dir,
+            ClassifierOptions {
+                device: vallum_classifier::Device::Cpu,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         for (ids, want) in fx.ids.iter().zip(probs) {
             let got = clf.probs(&[ids.as_slice()]).unwrap()[0];
             assert!((got - want).abs() < 1e-4, "prob {got} vs reference {want}");
         }
     }
+}
+
+#[test]
+fn classifier_is_send_sync_and_cheap_to_clone() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Classifier>();
+    check::<ClassifierOptions>();
+    let d = ClassifierOptions::default();
+    assert!(d.max_window_tokens <= 512 && d.stride_tokens < d.max_window_tokens - 2);
 }

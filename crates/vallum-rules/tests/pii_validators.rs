@@ -9,8 +9,8 @@
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
-use vallum_rules::validators::pii;
 use vallum_rules::validators::Validator;
+use vallum_rules::validators::pii;
 
 fn digits_string(d: &[u8]) -> String {
     d.iter().map(|x| char::from(b'0' + x)).collect()
@@ -43,7 +43,11 @@ fn luhn_reference(mut n: u64) -> bool {
     let mut double = false;
     while n > 0 {
         let d = n % 10;
-        sum += if double { (2 * d) / 10 + (2 * d) % 10 } else { d };
+        sum += if double {
+            (2 * d) / 10 + (2 * d) % 10
+        } else {
+            d
+        };
         double = !double;
         n /= 10;
     }
@@ -131,18 +135,17 @@ fn make_iban(country: &str, bban: &str) -> String {
 }
 
 fn bban_strategy() -> impl Strategy<Value = (String, String)> {
-    prop::sample::select(vec!["DE", "GB", "FR", "NL", "IT", "ES", "BE", "NO", "MT", "LC", "RU", "BR"])
-        .prop_flat_map(|cc| {
-            let len = pii::iban_length(cc).unwrap() - 4;
-            (
-                Just(cc.to_owned()),
-                proptest::collection::vec(
-                    prop_oneof![3 => b'0'..=b'9', 1 => b'A'..=b'Z'],
-                    len,
-                )
+    prop::sample::select(vec![
+        "DE", "GB", "FR", "NL", "IT", "ES", "BE", "NO", "MT", "LC", "RU", "BR",
+    ])
+    .prop_flat_map(|cc| {
+        let len = pii::iban_length(cc).unwrap() - 4;
+        (
+            Just(cc.to_owned()),
+            proptest::collection::vec(prop_oneof![3 => b'0'..=b'9', 1 => b'A'..=b'Z'], len)
                 .prop_map(|v| String::from_utf8(v).unwrap()),
-            )
-        })
+        )
+    })
 }
 
 proptest! {
@@ -460,7 +463,13 @@ fn bech32_checksum(hrp: &str, data: &[u8], constant: u32) -> Vec<u8> {
     values.extend(hrp.bytes().map(|c| c & 31));
     values.extend_from_slice(data);
     values.extend([0u8; 6]);
-    let generator = [0x3b6a_57b2u32, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    let generator = [
+        0x3b6a_57b2u32,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     let mut chk = 1u32;
     for v in values {
         let b = chk >> 25;
@@ -470,11 +479,16 @@ fn bech32_checksum(hrp: &str, data: &[u8], constant: u32) -> Vec<u8> {
         }
     }
     let polymod = chk ^ constant;
-    (0..6).map(|i| ((polymod >> (5 * (5 - i))) & 31) as u8).collect()
+    (0..6)
+        .map(|i| ((polymod >> (5 * (5 - i))) & 31) as u8)
+        .collect()
 }
 
 fn to_5bit(bytes: &[u8]) -> Vec<u8> {
-    let mut bits: Vec<bool> = bytes.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1)).collect();
+    let mut bits: Vec<bool> = bytes
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1))
+        .collect();
     while bits.len() % 5 != 0 {
         bits.push(false);
     }
@@ -496,10 +510,20 @@ fn segwit_address(version: u8, program: &[u8]) -> String {
     format!("bc1{chars}")
 }
 
+/// Lower-case hex of `bytes`, nibble by nibble.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
+
 fn eip55(addr: &[u8; 20]) -> String {
-    let lower: String = addr.iter().map(|b| format!("{b:02x}")).collect();
+    let lower = hex(addr);
     let hash = Keccak256::digest(lower.as_bytes());
-    let hash_hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let hash_hex = hex(&hash);
     let cased: String = lower
         .chars()
         .zip(hash_hex.chars())

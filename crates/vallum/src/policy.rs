@@ -69,7 +69,8 @@ pub struct Detectors {
     pub secrets: bool,
     /// Rule-based prompt injection.
     pub injection: bool,
-    /// The transformer injection classifier (used when its model is installed).
+    /// The transformer injection classifier (used when its model is installed). Off by
+    /// default for now: model v1 over-flags long benign documents (see its model card).
     pub classifier: bool,
     /// Invisible and smuggled unicode.
     pub invisible_text: bool,
@@ -89,7 +90,7 @@ impl Default for Detectors {
             pii: true,
             secrets: true,
             injection: true,
-            classifier: true,
+            classifier: false,
             invisible_text: true,
             encoded: true,
             exfiltration: true,

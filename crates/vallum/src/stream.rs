@@ -18,8 +18,8 @@
 //! the end of the text, with every rule and detector, and decides the findings that start
 //! before the new committed point: `end - hold`, or earlier where a match may still be
 //! pending (below). Slices overlap by the context and the hold-back only, so with
-//! `step >= hold` the bytes scanned are about `(left + hold + step) / step` times the
-//! stream (about 2x with the default policy), whatever the chunk size: pushing 16 bytes
+//! `step = left + hold` the bytes scanned are about `(left + hold + step) / step` times
+//! the stream (2x), whatever the chunk size: pushing 16 bytes
 //! costs an append and a comparison, not a scan. Memory is the slice (context + hold +
 //! step, plus at most `exfiltration::OPEN_CAP` of an unfinished markdown construct), the
 //! report's findings and the per-prompt state below.
@@ -138,6 +138,8 @@ pub struct OutputStream {
     block_at: Option<usize>,
     /// Set once a block stopped the release for good.
     stopped: bool,
+    /// Whether anything changed since the last release (a scan, a leak finding).
+    dirty: bool,
     finished: bool,
     hold: usize,
     step: usize,
@@ -236,8 +238,11 @@ impl OutputStream {
             0
         };
         let hold = reach.fixed.max(detector_window).max(canary_window);
-        let left = reach.left;
-        let step = hold.max(left).max(MIN_STEP);
+        // A detector's window is also the context it may read before a position.
+        let left = reach.left.max(detector_window).max(canary_window);
+        // Each scan re-reads `left + hold` bytes: a step of that size keeps the total
+        // near twice the stream.
+        let step = (hold + left).max(MIN_STEP);
         let whole = guard.detectors().any(needs_whole).then(String::new);
         OutputStream {
             prompt,
@@ -253,6 +258,7 @@ impl OutputStream {
             pending_redact: Vec::new(),
             block_at: None,
             stopped: false,
+            dirty: false,
             finished: false,
             hold,
             step,
@@ -380,6 +386,7 @@ impl OutputStream {
                 self.accept(f);
             }
         }
+        self.dirty = true;
         Ok(self.release())
     }
 
@@ -466,6 +473,7 @@ impl OutputStream {
         if let Some(leak) = &mut self.leak {
             leak.current = f;
         }
+        self.dirty = true;
     }
 
     /// Applies the policy to one finding whose text may no longer be buffered.
@@ -621,6 +629,7 @@ impl OutputStream {
             ex.refs.absorb(&mut out, committed, shift);
         }
         self.committed = committed;
+        self.dirty = true;
         self.next_scan = end + self.step.max((end - committed) / 2);
         if let Some((start, prefix)) = next
             && start != s0
@@ -671,9 +680,10 @@ impl OutputStream {
 
     /// Hands out the text before the point that is decided, redacted; stops at a block.
     fn release(&mut self) -> String {
-        if self.stopped {
+        if self.stopped || !self.dirty {
             return String::new();
         }
+        self.dirty = false;
         if self.is_blocked() && self.block_at.is_none() {
             // A prompt leak: its extent is still growing, so nothing more goes out.
             self.stopped = true;

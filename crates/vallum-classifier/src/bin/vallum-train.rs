@@ -6,6 +6,7 @@
 //!                    [--limit N] [--threads N] [--dataset-sha256 HEX]
 //! vallum-train eval  --data DIR --base DIR --trained FILE --out FILE.json
 //!                    [--window 128] [--stride 32] [--threads N] [--files a,b,...]
+//!                    [--max-long-docs N]
 //! ```
 //! `--base` is a folder with the base model's `model.safetensors`, `tokenizer.json` and
 //! `config.json` (what `scripts/classifier/install_model.sh` installs), checked against
@@ -17,11 +18,13 @@ use std::time::Instant;
 
 use candle_core::{DType, Device};
 use vallum_classifier::model::{Encoder, Weights, canonical_name};
-use vallum_classifier::train::{Example, TrainConfig, Trainer, compute_cache, make_windows, platt, read_jsonl};
+use vallum_classifier::train::{
+    Example, TrainConfig, Trainer, compute_cache, make_windows, platt, read_jsonl,
+};
 use vallum_classifier::{
-    BASE_WEIGHTS_FILE, BASE_WEIGHTS_SHA256, CONFIG_FILE, CONFIG_SHA256, Classifier, ClassifierOptions,
-    ModelPins, TOKENIZER_FILE, TOKENIZER_SHA256, TRAINED_WEIGHTS_FILE, load_config, load_tokenizer,
-    weights,
+    BASE_WEIGHTS_FILE, BASE_WEIGHTS_SHA256, CONFIG_FILE, CONFIG_SHA256, Classifier,
+    ClassifierOptions, ModelPins, TOKENIZER_FILE, TOKENIZER_SHA256, TRAINED_WEIGHTS_FILE,
+    load_config, load_tokenizer, weights,
 };
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -44,12 +47,17 @@ impl Args {
         Self(m)
     }
     fn path(&self, k: &str) -> Res<PathBuf> {
-        self.0.get(k).map(PathBuf::from).ok_or_else(|| format!("missing --{k}").into())
+        self.0
+            .get(k)
+            .map(PathBuf::from)
+            .ok_or_else(|| format!("missing --{k}").into())
     }
     fn get<T: std::str::FromStr>(&self, k: &str, default: T) -> Res<T> {
         match self.0.get(k) {
             None => Ok(default),
-            Some(s) => s.parse().map_err(|_| format!("bad value for --{k}: {s}").into()),
+            Some(s) => s
+                .parse()
+                .map_err(|_| format!("bad value for --{k}: {s}").into()),
         }
     }
 }
@@ -62,7 +70,9 @@ fn main() -> Res<()> {
     };
     let args = Args::parse(&argv[1..]);
     let threads: usize = args.get("threads", 2)?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     match cmd.as_str() {
         "train" => pool.install(|| train(&args)),
         "eval" => pool.install(|| eval(&args, threads)),
@@ -95,9 +105,13 @@ fn train(args: &Args) -> Res<()> {
     let device = Device::Cpu;
     let tok = load_tokenizer(&base.join(TOKENIZER_FILE), Some(TOKENIZER_SHA256))?;
     let bcfg = load_config(&base.join(CONFIG_FILE), Some(CONFIG_SHA256))?;
-    let basew = weights::load_safetensors(&base.join(BASE_WEIGHTS_FILE), Some(BASE_WEIGHTS_SHA256))?;
-    let base_map: HashMap<String, candle_core::Tensor> =
-        basew.tensors.iter().map(|(k, v)| (canonical_name(k).to_owned(), v.clone())).collect();
+    let basew =
+        weights::load_safetensors(&base.join(BASE_WEIGHTS_FILE), Some(BASE_WEIGHTS_SHA256))?;
+    let base_map: HashMap<String, candle_core::Tensor> = basew
+        .tensors
+        .iter()
+        .map(|(k, v)| (canonical_name(k).to_owned(), v.clone()))
+        .collect();
     let encoder = Encoder::load(&Weights::new(&base_map, DType::F32, &device), &bcfg, true)?;
 
     let mut train_ex: Vec<Example> = read_jsonl(&data.join("train.jsonl"))?;
@@ -149,12 +163,17 @@ fn train(args: &Args) -> Res<()> {
     let before = window_stats(&vlogits, &vlabels, 1.0, 0.0);
     let (a, b) = platt(&vlogits, &vlabels);
     let after = window_stats(&vlogits, &vlabels, a, b);
-    eprintln!("val windows before calibration: {before}\nplatt a={a:.4} b={b:.4}\nval windows after: {after}");
+    eprintln!(
+        "val windows before calibration: {before}\nplatt a={a:.4} b={b:.4}\nval windows after: {after}"
+    );
     trainer.fold_calibration(a, b)?;
     let mut meta = HashMap::new();
     meta.insert("format".into(), "vallum-injection-classifier/1".into());
     meta.insert("base_sha256".into(), basew.sha256.clone());
-    meta.insert("first_trained_layer".into(), cfg.first_trained_layer.to_string());
+    meta.insert(
+        "first_trained_layer".into(),
+        cfg.first_trained_layer.to_string(),
+    );
     meta.insert("train_config".into(), serde_json::to_string(&cfg)?);
     meta.insert("platt".into(), format!("{a} {b}"));
     if let Some(s) = args.0.get("dataset-sha256") {
@@ -162,7 +181,11 @@ fn train(args: &Args) -> Res<()> {
     }
     trainer.save(&out, meta)?;
     let (_, sha) = weights::read_pinned(&out, None)?;
-    eprintln!("[{:.0}s] wrote {} sha256 {sha}", t0.elapsed().as_secs_f32(), out.display());
+    eprintln!(
+        "[{:.0}s] wrote {} sha256 {sha}",
+        t0.elapsed().as_secs_f32(),
+        out.display()
+    );
     Ok(())
 }
 
@@ -199,7 +222,10 @@ fn stage(base: &Path, trained: &Path) -> Res<PathBuf> {
         std::os::unix::fs::symlink(std::fs::canonicalize(base.join(f))?, dir.join(f))?;
     }
     let _ = std::fs::remove_file(dir.join(TRAINED_WEIGHTS_FILE));
-    std::os::unix::fs::symlink(std::fs::canonicalize(trained)?, dir.join(TRAINED_WEIGHTS_FILE))?;
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(trained)?,
+        dir.join(TRAINED_WEIGHTS_FILE),
+    )?;
     Ok(dir)
 }
 
@@ -232,8 +258,12 @@ fn eval(args: &Args, threads: usize) -> Res<()> {
     let out = args.path("out")?;
     let window: usize = args.get("window", vallum_classifier::DEFAULT_WINDOW_TOKENS)?;
     let stride: usize = args.get("stride", vallum_classifier::DEFAULT_STRIDE_TOKENS)?;
+    let max_long: usize = args.get("max-long-docs", usize::MAX)?;
     let (_, sha) = weights::read_pinned(&trained, None)?;
-    let pins = ModelPins { trained_weights: sha, ..ModelPins::builtin() };
+    let pins = ModelPins {
+        trained_weights: sha,
+        ..ModelPins::builtin()
+    };
     let dir = stage(&base, &trained)?;
     let opts = ClassifierOptions {
         device: vallum_classifier::Device::Cpu,
@@ -248,14 +278,19 @@ fn eval(args: &Args, threads: usize) -> Res<()> {
         Some(s) => s.split(',').map(str::to_owned).collect(),
         None => std::fs::read_dir(&data)?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.starts_with("test") && Path::new(n).extension().is_some_and(|e| e == "jsonl"))
+            .filter(|n| {
+                n.starts_with("test") && Path::new(n).extension().is_some_and(|e| e == "jsonl")
+            })
             .collect(),
     };
     files.sort();
     let thresholds = [0.5f32, 0.3, 0.7, 0.9];
     let mut report = BTreeMap::new();
     for f in &files {
-        let ex = read_jsonl(&data.join(f))?;
+        let mut ex = read_jsonl(&data.join(f))?;
+        if f.contains("long") || f.contains("embedded") {
+            ex.truncate(max_long);
+        }
         let t0 = Instant::now();
         let texts: Vec<&str> = ex.iter().map(|e| e.text.as_str()).collect();
         let mut scores = Vec::with_capacity(ex.len());
@@ -263,7 +298,10 @@ fn eval(args: &Args, threads: usize) -> Res<()> {
         let mut span_total = 0usize;
         for (chunk_ex, chunk) in ex.chunks(64).zip(texts.chunks(64)) {
             for (e, ws) in chunk_ex.iter().zip(clf.score_batch(chunk)?) {
-                let best = ws.iter().copied().max_by(|a, b| a.score.total_cmp(&b.score));
+                let best = ws
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| a.score.total_cmp(&b.score));
                 let s = best.map_or(0.0, |w| w.score);
                 if let (Some((a, b)), Some(w)) = (e.span, best) {
                     span_total += 1;
@@ -293,7 +331,10 @@ fn eval(args: &Args, threads: usize) -> Res<()> {
                 let rec = tp as f64 / pos as f64;
                 let acc = (tp + neg - fp) as f64 / scores.len() as f64;
                 t.insert("precision".into(), prec.into());
-                t.insert("f1".into(), (2.0 * prec * rec / (prec + rec).max(1e-12)).into());
+                t.insert(
+                    "f1".into(),
+                    (2.0 * prec * rec / (prec + rec).max(1e-12)).into(),
+                );
                 t.insert("accuracy".into(), acc.into());
             }
             m.insert(format!("at_{th}"), t.into());
@@ -302,7 +343,10 @@ fn eval(args: &Args, threads: usize) -> Res<()> {
             m.insert("auc".into(), a.into());
         }
         if span_total > 0 {
-            m.insert("span_hit_rate".into(), (span_hits as f64 / span_total as f64).into());
+            m.insert(
+                "span_hit_rate".into(),
+                (span_hits as f64 / span_total as f64).into(),
+            );
         }
         m.insert("seconds".into(), secs.into());
         eprintln!("{f:42} {}", serde_json::Value::Object(m.clone()));

@@ -310,6 +310,85 @@ pub fn private_key_block(text: &str) -> bool {
     key_chars >= 64
 }
 
+/// Splits an identifier into words: at `_`, at lower→upper humps, at letter↔digit changes
+/// and before the last capital of an acronym (`XMLHttp` → `XML`, `Http`).
+fn identifier_words(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut words = Vec::new();
+    let mut start = 0;
+    for i in 1..=bytes.len() {
+        let split = i == bytes.len() || bytes[i] == b'_' || bytes[i - 1] == b'_' || {
+            let (a, b) = (bytes[i - 1], bytes[i]);
+            (a.is_ascii_lowercase() && b.is_ascii_uppercase())
+                || (a.is_ascii_digit() != b.is_ascii_digit())
+                || (a.is_ascii_uppercase()
+                    && b.is_ascii_uppercase()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+        };
+        if split {
+            if bytes[start] != b'_' {
+                words.push(&bytes[start..i]);
+            }
+            start = i;
+        }
+    }
+    words
+}
+
+/// A type, constant or variable name rather than a value: `String`, `CString`, `PSTR`,
+/// `MI_UserCredentials_0`, `X509RequestInheritOptions`, `Ed25519PrivateKey`,
+/// `challengePassword`. The identifier must split into real-looking words (capitalised words
+/// with a vowel, upper-case runs, numbers; few and long, unlike the short random pieces a
+/// token splits into).
+fn looks_like_type_name(value: &str) -> bool {
+    let bytes = value.trim_start_matches('_').as_bytes();
+    if bytes.len() < 2
+        || bytes[0].is_ascii_digit()
+        || !bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        return false;
+    }
+    let words = identifier_words(bytes);
+    if words.is_empty() || bytes.len() < 3 * words.len() {
+        return false;
+    }
+    // Letters only, upper-case first, long words: `EDITPARTS`, `KspCompleteTokenFn`.
+    if bytes[0].is_ascii_uppercase()
+        && bytes.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && 2 * bytes.len() >= 7 * words.len()
+    {
+        return true;
+    }
+    let vowel = |s: &[u8]| s.iter().any(|b| b"aeiouy".contains(b));
+    let number = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    // Acronyms and constant words are short (`HTTP`, `PROPERTY`).
+    let caps = |s: &[u8]| s.len() <= 8 && s.iter().all(u8::is_ascii_uppercase);
+    let capitalised = |s: &[u8]| {
+        s[0].is_ascii_uppercase()
+            && s[1..].iter().all(u8::is_ascii_lowercase)
+            && (s.len() < 3 || vowel(&s[1..]))
+    };
+    if bytes[0].is_ascii_lowercase() {
+        // lowerCamel: `challengePassword`, `userSecretKey`.
+        let first = words[0];
+        return words.len() >= 2
+            && first.len() >= 3
+            && first.iter().all(u8::is_ascii_lowercase)
+            && vowel(first)
+            && words[1..].iter().all(|w| w.len() >= 3 && capitalised(w));
+    }
+    let long_words = words
+        .iter()
+        .filter(|w| w.len() >= 3 && capitalised(w))
+        .count();
+    words.iter().all(|w| number(w) || caps(w) || capitalised(w))
+        && (words.len() == 1
+            || value.contains('_')
+            || long_words >= 2
+            || (long_words == 1 && !words.iter().any(|w| number(w))))
+}
+
 /// Words that, alone, are a type, a keyword or a label rather than a value.
 const NON_VALUES: &[&str] = &[
     "null",
@@ -370,6 +449,10 @@ pub fn credential_value(text: &str) -> bool {
     if NON_VALUES.contains(&lower.as_str()) {
         return false;
     }
+    // A sentence (`'Password used to generate key'`), not a credential.
+    if value.matches(' ').count() >= 3 {
+        return false;
+    }
     let first = value.as_bytes()[0];
     if matches!(
         first,
@@ -378,7 +461,14 @@ pub fn credential_value(text: &str) -> bool {
     {
         return false;
     }
-    if lower.contains("://") || lower.starts_with("~/") || lower.starts_with("./") {
+    if lower.contains("://")
+        || lower.contains("::")
+        || lower.starts_with("~/")
+        || lower.starts_with("./")
+    {
+        return false;
+    }
+    if looks_like_type_name(value) {
         return false;
     }
     // `ENV_VAR_NAME`, `config.db.password`, `self._secret`, `user_password`: references, not values.
@@ -398,6 +488,7 @@ pub fn credential_value(text: &str) -> bool {
         s.bytes().any(|b| b.is_ascii_uppercase())
             && s.bytes().any(|b| b.is_ascii_lowercase())
             && s.bytes().any(|b| b.is_ascii_digit())
+            && !looks_like_type_name(s)
     };
     let is_path = value.contains('.')
         && value.split('.').all(identifier)
@@ -560,6 +651,29 @@ mod tests {
     }
 
     #[test]
+    fn random_tokens_are_not_mistaken_for_names() {
+        const AN: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut rejected = 0;
+        for i in 0..5_000 {
+            let len = 10 + i % 31;
+            let token: String = (0..len)
+                .map(|_| char::from(AN[(next() % AN.len() as u64) as usize]))
+                .collect();
+            if !credential_value(&token) {
+                rejected += 1;
+            }
+        }
+        assert!(rejected <= 10, "{rejected} of 5000 random tokens rejected");
+    }
+
+    #[test]
     fn credential_values() {
         for real in [
             "hunter2!",
@@ -567,6 +681,11 @@ mod tests {
             "s3cr3tP4ss",
             "x9$kLm2#qP",
             "admin123",
+            "Zk3Pq8Wm2Xr7Ty4Vb9Nc6Hd1",
+            "YpiPggrI77",
+            "Hx7vR2q_9zLmQ",
+            "myPassword1!",
+            "correct horse battery",
             "MTk4NjIyNDgzNDcxOTI1MjQ4.Gh7Kd2.x9Lq3Vb7Zt2Rw8Yp4Nm6Kc1Jf5Hs0Ud3Ea",
         ] {
             assert!(credential_value(real), "{real}");
@@ -585,6 +704,21 @@ mod tests {
             "get_password()",
             "https://vault.internal/secret",
             "/etc/secrets/db",
+            "windows_sys::core::PSTR",
+            "CString",
+            "CredReadDomainCredentialsFn",
+            "MI_UsernamePasswordCreds",
+            "Uri_PROPERTY",
+            "X509RequestInheritOptions",
+            "MI_UserCredentials_0",
+            "EDITPARTS",
+            "WinHttpRequestOption",
+            "SslOpenPrivateKeyFn",
+            "Ed25519PrivateKey",
+            "ed25519.Ed25519PrivateKey",
+            "_EllipticCurvePrivateKey",
+            "challengePassword",
+            "Password used to generate key",
             "ab",
         ] {
             assert!(!credential_value(code), "{code}");

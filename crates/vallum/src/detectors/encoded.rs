@@ -32,42 +32,15 @@ const MIN_ESCAPES: usize = 4;
 const GATE_REACH: usize = 4096;
 
 /// Words that ask for rot13 or reversal, and the rot13 / reversed spellings of common
-/// injection words.
+/// injection words; each is also looked for capitalised (`Vtaber nyy ...`).
 const GATE_WORDS: &[&str] = &[
-    "rot13",
-    "rot-13",
-    "rot 13",
-    "rot_13",
-    "caesar",
-    "backwards",
-    "reversed",
-    "in reverse",
-    "reverse this",
-    "reverse the",
-    "reverse it",
-    "read it backward",
-    "mirrored",
+    "rot13", "rot-13", "rot 13", "rot_13", "caesar", "backwards", "reversed", "reverse this",
+    "reverse the", "reverse it", "mirrored",
     // rot13
-    "vtaber",
-    "qvfertneq",
-    "vafgehpgvba",
-    "cebzcg",
-    "flfgrz",
-    "cerivbhf",
-    "wnvyoernx",
-    "sbetrg",
-    "erirny",
-    "cnffjbeq",
+    "vtaber", "qvfertneq", "vafgehpgvba", "cebzcg", "flfgrz", "cerivbhf", "wnvyoernx", "sbetrg",
+    "erirny", "cnffjbeq",
     // reversed
-    "erongi",
-    "drageresid",
-    "noitcurtsni",
-    "tpmorp",
-    "metsys",
-    "suoiverp",
-    "kaerbliaj",
-    "tegrof",
-    "laever",
+    "erongi", "drageresid", "noitcurtsni", "tpmorp", "suoiverp", "kaerbliaj", "tegrof", "laever",
     "drowssap",
 ];
 
@@ -79,11 +52,18 @@ pub(crate) struct Encoded {
 
 impl Encoded {
     pub(crate) fn new() -> Encoded {
+        let mut words: Vec<String> = Vec::with_capacity(GATE_WORDS.len() * 2);
+        for w in GATE_WORDS {
+            let mut capital = (*w).to_owned();
+            capital[..1].make_ascii_uppercase();
+            words.extend([(*w).to_owned(), capital]);
+        }
+        words.dedup();
+        // Case-sensitive spellings (under 64 of them) keep the automaton's SIMD prefilter.
         Encoded {
             gate: AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostFirst)
-                .build(GATE_WORDS)
+                .build(&words)
                 .expect("the gate words are valid patterns"),
         }
     }

@@ -15,6 +15,7 @@
 //! text without `<`, `![`, `\color` or `]: ` costs only that pass.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem;
 use vallum_rules::Category;
 
 use super::derived::{injection_findings, strongest};
@@ -29,21 +30,6 @@ const CONTENT_LIMIT: usize = 16 * 1024;
 const TAG_LIMIT: usize = 4096;
 /// Added to the score of an instruction found in hidden text.
 const HIDDEN_BOOST: f32 = 0.2;
-
-const TRIGGERS: &[&str] = &[
-    "<!--",
-    "![",
-    "\\color{",
-    "\\textcolor{",
-    "]: #",
-    "]: <>",
-    "style=",
-    "hidden",
-    "alt=",
-    "title=",
-    "aria-label=",
-    "class=",
-];
 
 /// Words that make hidden text read like an order to a model.
 const CUES: &[&str] = &[
@@ -76,7 +62,6 @@ const CUES: &[&str] = &[
 /// Hidden carriers (see the module docs).
 #[derive(Debug)]
 pub(crate) struct HiddenCarriers {
-    triggers: AhoCorasick,
     cues: AhoCorasick,
 }
 
@@ -90,7 +75,6 @@ impl HiddenCarriers {
                 .expect("valid patterns")
         };
         HiddenCarriers {
-            triggers: build(TRIGGERS, MatchKind::LeftmostFirst),
             cues: build(CUES, MatchKind::Standard),
         }
     }
@@ -259,132 +243,131 @@ fn element_content(text: &str, name: &str, open_end: usize) -> (Span, usize) {
     (Span::new(open_end, limit), limit)
 }
 
-fn carriers(triggers: &AhoCorasick, text: &str) -> Vec<Carrier> {
+/// Every carrier of `text`. Each kind is found with `memmem` / `memchr` on a byte it must
+/// contain, so text without `<`, `![`, `\\color` or `]: ` costs a few fast passes.
+fn carriers(text: &str) -> Vec<Carrier> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut tags_seen: Vec<usize> = Vec::new();
-    for m in triggers.find_iter(text) {
-        let at = m.start();
-        match TRIGGERS[m.pattern().as_usize()] {
-            "<!--" => {
-                let end = text[at + 4..]
-                    .find("-->")
-                    .map_or(text.len(), |e| at + 4 + e + 3);
-                let content_end = if end == text.len() && !text.ends_with("-->") {
-                    end
-                } else {
-                    end - 3
-                };
-                let content_end = clamp_end(text, at + 4, content_end.max(at + 4));
-                out.push(Carrier {
-                    span: Span::new(at, end),
-                    content: Span::new(at + 4, content_end),
-                    what: "an HTML comment",
-                });
+    for at in memmem::find_iter(bytes, "<!--") {
+        let end = text[at + 4..].find("-->").map_or(text.len(), |e| at + 4 + e + 3);
+        let content_end = if text[..end].ends_with("-->") { end - 3 } else { end };
+        let content_end = clamp_end(text, at + 4, content_end.max(at + 4));
+        out.push(Carrier {
+            span: Span::new(at, end),
+            content: Span::new(at + 4, content_end),
+            what: "an HTML comment",
+        });
+    }
+    for at in memmem::find_iter(bytes, "![") {
+        let Some(close) = text[at + 2..].find(']').map(|e| at + 2 + e) else {
+            continue;
+        };
+        if close - at > 1024 || !text[close..].starts_with("](") {
+            continue;
+        }
+        out.push(Carrier {
+            span: Span::new(at, close + 1),
+            content: Span::new(at + 2, close),
+            what: "image alt text",
+        });
+    }
+    for needle in ["\\color{", "\\textcolor{"] {
+        for at in memmem::find_iter(bytes, needle) {
+            let arg_at = at + needle.len();
+            let Some(arg_end) = text[arg_at..].find('}').map(|e| arg_at + e) else {
+                continue;
+            };
+            let color = text[arg_at..arg_end].trim().to_ascii_lowercase();
+            if !matches!(color.as_str(), "white" | "#fff" | "#ffffff" | "transparent") {
+                continue;
             }
-            "![" => {
-                let Some(close) = text[at + 2..].find(']').map(|e| at + 2 + e) else {
-                    continue;
-                };
-                if close - at > 1024 || !text[close..].starts_with("](") {
-                    continue;
-                }
-                out.push(Carrier {
-                    span: Span::new(at, close + 1),
-                    content: Span::new(at + 2, close),
-                    what: "image alt text",
-                });
-            }
-            "\\color{" | "\\textcolor{" => {
-                let arg_at = at + m.len();
-                let Some(arg_end) = text[arg_at..].find('}').map(|e| arg_at + e) else {
-                    continue;
-                };
-                let color = text[arg_at..arg_end].trim().to_ascii_lowercase();
-                if !matches!(color.as_str(), "white" | "#fff" | "#ffffff" | "transparent") {
-                    continue;
-                }
-                let rest = &text[arg_end + 1..];
-                let stop = rest.find(['$', '\n']).map_or(rest.len(), |e| e);
-                let end = clamp_end(text, arg_end + 1, arg_end + 1 + stop);
-                out.push(Carrier {
-                    span: Span::new(at, end),
-                    content: Span::new(arg_end + 1, end),
-                    what: "white LaTeX text",
-                });
-            }
-            "]: #" | "]: <>" => {
-                let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
-                if !text[line_start..at].trim_start().starts_with('[') {
-                    continue;
-                }
-                let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |p| at + p);
-                let rest_at = at + m.len();
-                let rest = text[rest_at..line_end].trim();
-                if rest.is_empty() {
-                    continue;
-                }
-                let lead = text[rest_at..line_end].find(rest).unwrap_or(0);
-                out.push(Carrier {
-                    span: Span::new(line_start, line_end),
-                    content: Span::new(rest_at + lead, rest_at + lead + rest.len()),
-                    what: "a markdown comment",
-                });
-            }
-            _ => {
-                // An attribute: find the tag around it.
-                let lo = at.saturating_sub(TAG_LIMIT);
-                let Some(open) = memchr::memrchr(b'<', &bytes[lo..at]).map(|p| lo + p) else {
-                    continue;
-                };
-                if memchr::memchr(b'>', &bytes[open..at]).is_some() || tags_seen.contains(&open) {
-                    continue;
-                }
-                let Some(close) =
-                    memchr::memchr(b'>', &bytes[at..(at + TAG_LIMIT).min(bytes.len())])
-                        .map(|p| at + p)
-                else {
-                    continue;
-                };
-                tags_seen.push(open);
-                let tag = &text[open..=close];
-                let name: String = tag[1..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if name.is_empty() {
-                    continue;
-                }
-                for (attr, what) in [
-                    ("alt", "image alt text"),
-                    ("title", "a title attribute"),
-                    ("aria-label", "an aria-label attribute"),
-                ] {
-                    if let Some(v) = attribute(tag, attr)
-                        && !v.is_empty()
-                    {
-                        out.push(Carrier {
-                            span: Span::new(open, close + 1),
-                            content: Span::new(open + v.start, open + v.end),
-                            what,
-                        });
-                    }
-                }
-                if let Some(what) = hides(tag)
-                    && !tag.ends_with("/>")
-                {
-                    let (content, end) = element_content(text, &name, close + 1);
-                    out.push(Carrier {
-                        span: Span::new(open, end),
-                        content,
-                        what,
-                    });
-                }
-            }
+            let rest = &text[arg_end + 1..];
+            let stop = rest.find(['$', '\n']).unwrap_or(rest.len());
+            let end = clamp_end(text, arg_end + 1, arg_end + 1 + stop);
+            out.push(Carrier {
+                span: Span::new(at, end),
+                content: Span::new(arg_end + 1, end),
+                what: "white LaTeX text",
+            });
         }
     }
+    for needle in ["]: #", "]: <>"] {
+        for at in memmem::find_iter(bytes, needle) {
+            let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+            if !text[line_start..at].trim_start().starts_with('[') {
+                continue;
+            }
+            let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |p| at + p);
+            let rest_at = at + needle.len();
+            let rest = text[rest_at..line_end].trim();
+            if rest.is_empty() {
+                continue;
+            }
+            let lead = text[rest_at..line_end].find(rest).unwrap_or(0);
+            out.push(Carrier {
+                span: Span::new(line_start, line_end),
+                content: Span::new(rest_at + lead, rest_at + lead + rest.len()),
+                what: "a markdown comment",
+            });
+        }
+    }
+    tag_carriers(text, &mut out);
     out
+}
+
+/// Whether a tag (lower-cased or not) has an attribute worth parsing.
+fn tag_has_attributes_of_interest(tag: &[u8]) -> bool {
+    ["style", "hidden", "alt", "title", "aria-", "class"].iter().any(|a| {
+        tag.windows(a.len()).any(|w| w.eq_ignore_ascii_case(a.as_bytes()))
+    })
+}
+
+/// Carriers in HTML tags: alt / title / aria-label values and hidden elements.
+fn tag_carriers(text: &str, out: &mut Vec<Carrier>) {
+    let bytes = text.as_bytes();
+    for open in memchr::memchr_iter(b'<', bytes) {
+        if !bytes.get(open + 1).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let limit = (open + TAG_LIMIT).min(bytes.len());
+        let Some(close) = memchr::memchr(b'>', &bytes[open..limit]).map(|p| open + p) else {
+            continue;
+        };
+        if !tag_has_attributes_of_interest(&bytes[open..close]) {
+            continue;
+        }
+        let tag = &text[open..=close];
+        let name: String = tag[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        for (attr, what) in [
+            ("alt", "image alt text"),
+            ("title", "a title attribute"),
+            ("aria-label", "an aria-label attribute"),
+        ] {
+            if let Some(v) = attribute(tag, attr)
+                && !v.is_empty()
+            {
+                out.push(Carrier {
+                    span: Span::new(open, close + 1),
+                    content: Span::new(open + v.start, open + v.end),
+                    what,
+                });
+            }
+        }
+        if let Some(what) = hides(tag)
+            && !tag.ends_with("/>")
+        {
+            let (content, end) = element_content(text, &name, close + 1);
+            out.push(Carrier {
+                span: Span::new(open, end),
+                content,
+                what,
+            });
+        }
+    }
 }
 
 impl Detector for HiddenCarriers {
@@ -397,7 +380,7 @@ impl Detector for HiddenCarriers {
             return Ok(());
         }
         let text = input.text;
-        for c in carriers(&self.triggers, text) {
+        for c in carriers(text) {
             let content = &text[c.content];
             if content.trim().is_empty() {
                 continue;
@@ -445,8 +428,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&'static str, String)> {
-        let hc = HiddenCarriers::new();
-        carriers(&hc.triggers, text)
+        carriers(text)
             .into_iter()
             .map(|c| (c.what, text[c.content].to_owned()))
             .collect()
