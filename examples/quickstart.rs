@@ -9,12 +9,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Input: a prompt with personal data.
     let prompt = "Draft a reply to jane.doe@example.org about her refund.";
     let report = guard.scan_input(prompt)?;
-    println!("input verdict: {} (score {:.2})", report.verdict, report.score);
+    println!(
+        "input verdict: {} (score {:.2})",
+        report.verdict, report.score
+    );
     for f in &report.findings {
-        println!("  {}/{} {:?} -> {:?}", f.category, f.kind, f.span, &prompt[f.span]);
+        println!(
+            "  {}/{} {:?} -> {:?}",
+            f.category, f.kind, f.span, &prompt[f.span]
+        );
     }
     assert_eq!(report.verdict, Verdict::Flag);
-    assert!(report.by_category(Category::Pii).any(|f| &*f.kind == "email"));
+    assert!(
+        report
+            .by_category(Category::Pii)
+            .any(|f| &*f.kind == "email")
+    );
 
     // 2. Redaction: the same text with personal data replaced.
     let clean = guard.redact(prompt, Direction::Input)?;

@@ -34,7 +34,9 @@ fn throughput(c: &mut Criterion) {
             _ => {}
         }
         group.throughput(Throughput::Bytes(text.len() as u64));
-        group.bench_function(*name, |b| b.iter(|| guard.scan_input(black_box(text)).unwrap()));
+        group.bench_function(*name, |b| {
+            b.iter(|| guard.scan_input(black_box(text)).unwrap())
+        });
     }
     group.finish();
 }
@@ -42,7 +44,9 @@ fn throughput(c: &mut Criterion) {
 fn scaling(c: &mut Criterion) {
     let guard = rules_guard();
     let mut group = c.benchmark_group("scaling_prose");
-    group.sample_size(10).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3));
     for size in [1 << 10, 1 << 14, 1 << 17, 1 << 20, 10 << 20] {
         let text = prose(size);
         group.throughput(Throughput::Bytes(text.len() as u64));
@@ -56,7 +60,9 @@ fn scaling(c: &mut Criterion) {
 fn build(c: &mut Criterion) {
     let mut group = c.benchmark_group("build");
     group.sample_size(20);
-    group.bench_function("default_guard", |b| b.iter(|| black_box(Guard::new().unwrap())));
+    group.bench_function("default_guard", |b| {
+        b.iter(|| black_box(Guard::new().unwrap()))
+    });
     group.bench_function("rules_only_guard", |b| b.iter(|| black_box(rules_guard())));
     group.finish();
 }
@@ -68,7 +74,8 @@ fn one_pass_vs_n_passes(c: &mut Criterion) {
         .map(|i| format!("[[custom]]\nid = \"r{i}\"\npattern = 'tok{i:02}_[A-Za-z0-9]{{16,}}'\nnormalized = false\n"))
         .collect();
     let base = "[detectors]\npii = false\nsecrets = false\ninjection = false\nclassifier = false\ninvisible_text = false\nencoded = false\nexfiltration = false\ncanary = false\nprompt_leak = false\n";
-    let one = Guard::from_policy(&Policy::from_toml(&format!("{base}{}", rules.concat())).unwrap()).unwrap();
+    let one = Guard::from_policy(&Policy::from_toml(&format!("{base}{}", rules.concat())).unwrap())
+        .unwrap();
     let many: Vec<Guard> = rules
         .iter()
         .map(|r| Guard::from_policy(&Policy::from_toml(&format!("{base}{r}")).unwrap()).unwrap())
@@ -78,12 +85,18 @@ fn one_pass_vs_n_passes(c: &mut Criterion) {
     assert_eq!(one.scan_input(&text).unwrap().findings.len(), 1);
     let mut group = c.benchmark_group("one_pass_vs_n_passes");
     group.throughput(Throughput::Bytes(text.len() as u64));
-    group.sample_size(10).measurement_time(Duration::from_secs(4));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
     group.bench_function(format!("one_guard_{N}_rules"), |b| {
         b.iter(|| one.scan_input(black_box(&text)).unwrap());
     });
     group.bench_function(format!("{N}_guards_1_rule"), |b| {
-        b.iter(|| many.iter().map(|g| g.scan_input(black_box(&text)).unwrap().findings.len()).sum::<usize>());
+        b.iter(|| {
+            many.iter()
+                .map(|g| g.scan_input(black_box(&text)).unwrap().findings.len())
+                .sum::<usize>()
+        });
     });
     group.finish();
 }

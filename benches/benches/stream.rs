@@ -27,8 +27,13 @@ fn stream_text(guard: &Guard, text: &str, chunk: usize) -> usize {
 fn ten_megabytes(c: &mut Criterion) {
     let guard = guard();
     let mut group = c.benchmark_group("stream_10mb");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
-    for (name, text) in [("prose", prose(10 << 20)), ("dense_chat", dense_chat(10 << 20))] {
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    for (name, text) in [
+        ("prose", prose(10 << 20)),
+        ("dense_chat", dense_chat(10 << 20)),
+    ] {
         // Same findings both ways (the property tests check this on every chunking).
         let one = guard.scan_output(&text, None).unwrap().findings.len();
         let mut s = guard.output_stream(None);
@@ -36,7 +41,11 @@ fn ten_megabytes(c: &mut Criterion) {
             s.push_bytes(chunk).unwrap();
         }
         s.finish().unwrap();
-        assert_eq!(s.report().findings.len(), one, "{name}: streamed findings differ");
+        assert_eq!(
+            s.report().findings.len(),
+            one,
+            "{name}: streamed findings differ"
+        );
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(format!("{name}/one_shot"), |b| {
             b.iter(|| guard.scan_output(black_box(&text), None).unwrap());

@@ -14,12 +14,18 @@ fn main() {
         "chat" => dense_chat(size),
         _ => prose(size),
     };
-    let guard = Guard::from_policy(&Policy::from_toml("[detectors]\nclassifier = false").unwrap()).unwrap();
+    let guard =
+        Guard::from_policy(&Policy::from_toml("[detectors]\nclassifier = false").unwrap()).unwrap();
     let start = std::time::Instant::now();
     let mut findings = 0;
     for _ in 0..1 {
         findings += guard.scan_input(&text).unwrap().findings.len();
     }
     let secs = start.elapsed().as_secs_f64() / 1.0;
-    println!("{which}: {} bytes, {} findings per scan, {:.1} MB/s", text.len(), findings, text.len() as f64 / secs / 1e6);
+    println!(
+        "{which}: {} bytes, {} findings per scan, {:.1} MB/s",
+        text.len(),
+        findings,
+        text.len() as f64 / secs / 1e6
+    );
 }

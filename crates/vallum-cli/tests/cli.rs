@@ -65,7 +65,10 @@ fn errors_exit_two_with_a_message() {
 #[test]
 fn policy_file_changes_the_verdict() {
     let policy = tmp("block.toml", b"[actions]\npii = \"block\"\n");
-    let out = vallum(&["--policy", policy.to_str().unwrap(), "scan", "--json"], "jane@example.org");
+    let out = vallum(
+        &["--policy", policy.to_str().unwrap(), "scan", "--json"],
+        "jane@example.org",
+    );
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "block");
@@ -77,7 +80,16 @@ fn jsonl_dataset_reports_every_line_and_a_summary() {
         "data.jsonl",
         b"{\"text\": \"hello there\"}\n{\"text\": \"mail bob@example.com\"}\n\n{\"other\": 1}\n",
     );
-    let out = vallum(&["scan-jsonl", data.to_str().unwrap(), "--field", "text", "--quiet"], "");
+    let out = vallum(
+        &[
+            "scan-jsonl",
+            data.to_str().unwrap(),
+            "--field",
+            "text",
+            "--quiet",
+        ],
+        "",
+    );
     // A line without the field is an error record, and the run reports it (exit 2).
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
@@ -101,6 +113,9 @@ fn secrets_are_never_printed() {
     let key = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
     let out = vallum(&["scan"], &format!("token = {key}"));
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains("secret/"), "the token was not reported: {shown}");
+    assert!(
+        shown.contains("secret/"),
+        "the token was not reported: {shown}"
+    );
     assert!(!shown.contains(key), "{shown}");
 }

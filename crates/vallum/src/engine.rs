@@ -110,20 +110,30 @@ impl<T> BuildCache<T> {
         }
     }
 
-    fn get_or_build<E>(&self, key: &[String], build: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+    fn get_or_build<E>(
+        &self,
+        key: &[String],
+        build: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
         /// Automata larger than this many inputs (e.g. 100,000 custom terms) are not kept.
         const MAX_KEY: usize = 8192;
         /// Distinct automata kept per process.
         const MAX_ENTRIES: usize = 16;
         {
-            let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entries = self
+                .entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((_, v)) = entries.iter().find(|(k, _)| k.as_slice() == key) {
                 return Ok(Arc::clone(v));
             }
         }
         let built = Arc::new(build()?);
         if key.len() <= MAX_KEY {
-            let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut entries = self
+                .entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if entries.len() >= MAX_ENTRIES {
                 entries.remove(0);
             }

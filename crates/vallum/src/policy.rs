@@ -249,10 +249,9 @@ fn default_true() -> bool {
 /// The built-in action of a category (api.md's default policy).
 pub fn default_action(category: Category) -> Action {
     match category {
-        Category::Pii => Action::Flag,
+        // Custom rules carry their own action; `flag` is only the fallback.
+        Category::Pii | Category::Custom => Action::Flag,
         Category::Secret => Action::Redact,
-        // Custom rules carry their own action; this is only the fallback.
-        Category::Custom => Action::Flag,
         _ => Action::Block,
     }
 }

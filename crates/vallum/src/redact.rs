@@ -64,7 +64,11 @@ fn replacement(value: &str, kind: &str, settings: &Redaction) -> String {
             mac.update(&[0]);
             mac.update(value.as_bytes());
             let tag = mac.finalize().into_bytes();
-            let hex: String = tag[..4].iter().map(|b| format!("{b:02x}")).collect();
+            let hex = tag[..4].iter().fold(String::new(), |mut acc, b| {
+                use std::fmt::Write;
+                let _ = write!(acc, "{b:02x}");
+                acc
+            });
             format!("<{}:{hex}>", kind.to_ascii_uppercase())
         }
     }

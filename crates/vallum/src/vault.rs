@@ -129,15 +129,12 @@ pub(crate) fn anonymize(text: &str, findings: &[&Finding]) -> (String, Vault) {
         let placeholder = if let Some((p, _)) = existing {
             p.clone()
         } else {
-            let n = match counters.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    counters.push((kind.clone(), 1));
-                    1
-                }
+            let n = if let Some((_, n)) = counters.iter_mut().find(|(k, _)| *k == kind) {
+                *n += 1;
+                *n
+            } else {
+                counters.push((kind.clone(), 1));
+                1
             };
             let p = format!("{kind}_{n}");
             vault

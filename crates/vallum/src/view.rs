@@ -225,6 +225,7 @@ pub fn is_invisible(c: char) -> bool {
 }
 
 /// A Latin letter that some scripts or symbol blocks imitate: folded everywhere.
+#[allow(clippy::match_same_arms)] // a table: one arm per look-alike reads best
 fn latin_lookalike(c: char) -> Option<char> {
     Some(match c {
         // Small capitals.
@@ -279,6 +280,7 @@ fn latin_lookalike(c: char) -> Option<char> {
 /// A Cyrillic or Greek letter that looks like a Latin one: folded only inside words that
 /// are written (partly) in Latin, or made only of look-alikes, so Russian and Greek text
 /// keeps its own letters.
+#[allow(clippy::match_same_arms)] // a table: one arm per look-alike reads best
 fn script_lookalike(c: char) -> Option<char> {
     Some(match c {
         'а' => 'a',
@@ -590,7 +592,10 @@ mod tests {
         let text = "abc def";
         let mut b = TextView::builder(text);
         for (i, c) in text.char_indices().rev() {
-            b.replace(Span::new(i, i + c.len_utf8()), &c.to_uppercase().to_string());
+            b.replace(
+                Span::new(i, i + c.len_utf8()),
+                &c.to_uppercase().to_string(),
+            );
         }
         let v = b.finish();
         assert_eq!(v.as_str(), "FED CBA");

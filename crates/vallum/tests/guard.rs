@@ -31,7 +31,12 @@ fn threads_sharing_one_guard_agree_with_a_serial_run() {
             .map(|_| {
                 let guard = guard.clone();
                 let texts = &texts;
-                s.spawn(move || texts.iter().map(|t| guard.scan_input(t).unwrap()).collect::<Vec<_>>())
+                s.spawn(move || {
+                    texts
+                        .iter()
+                        .map(|t| guard.scan_input(t).unwrap())
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         for h in handles {
@@ -39,7 +44,10 @@ fn threads_sharing_one_guard_agree_with_a_serial_run() {
         }
     });
     let batch = guard
-        .scan_batch(&texts.iter().map(String::as_str).collect::<Vec<_>>(), Direction::Input)
+        .scan_batch(
+            &texts.iter().map(String::as_str).collect::<Vec<_>>(),
+            Direction::Input,
+        )
         .unwrap();
     assert_eq!(batch, serial);
 }
@@ -51,20 +59,27 @@ fn empty_input_is_a_clean_report() {
     assert_eq!(r.verdict, Verdict::Allow);
     assert!(r.findings.is_empty());
     assert!(r.score.abs() < f32::EPSILON);
-    assert!(matches!(guard.redact("", Direction::Input).unwrap(), Cow::Borrowed("")));
+    assert!(matches!(
+        guard.redact("", Direction::Input).unwrap(),
+        Cow::Borrowed("")
+    ));
 }
 
 #[test]
 fn redaction_borrows_when_nothing_changes() {
     let guard = Guard::new().unwrap();
     let text = "nothing personal here";
-    assert!(matches!(guard.redact(text, Direction::Input).unwrap(), Cow::Borrowed(_)));
+    assert!(matches!(
+        guard.redact(text, Direction::Input).unwrap(),
+        Cow::Borrowed(_)
+    ));
 }
 
 #[test]
 fn redaction_modes() {
     let text = "from a@example.org and b@example.org, again a@example.org";
-    let mask = Guard::from_policy(&Policy::from_toml("[redaction]\nmode = \"mask\"").unwrap()).unwrap();
+    let mask =
+        Guard::from_policy(&Policy::from_toml("[redaction]\nmode = \"mask\"").unwrap()).unwrap();
     assert_eq!(
         mask.redact(text, Direction::Input).unwrap(),
         "from ************* and *************, again *************"
@@ -74,7 +89,10 @@ fn redaction_modes() {
     )
     .unwrap();
     let out = hash.redact(text, Direction::Input).unwrap();
-    let tags: Vec<&str> = out.split(['<', '>']).filter(|s| s.starts_with("EMAIL:")).collect();
+    let tags: Vec<&str> = out
+        .split(['<', '>'])
+        .filter(|s| s.starts_with("EMAIL:"))
+        .collect();
     assert_eq!(tags.len(), 3, "{out}");
     assert_eq!(tags[0], tags[2], "equal values get equal tags");
     assert_ne!(tags[0], tags[1]);
@@ -83,7 +101,11 @@ fn redaction_modes() {
         &Policy::from_toml("[redaction]\nmode = \"hash\"\nhash_key = \"k2\"").unwrap(),
     )
     .unwrap();
-    assert_ne!(other_key.redact(text, Direction::Input).unwrap(), out, "the key matters");
+    assert_ne!(
+        other_key.redact(text, Direction::Input).unwrap(),
+        out,
+        "the key matters"
+    );
 }
 
 #[test]
@@ -99,7 +121,10 @@ fn vault_restores_lightly_altered_placeholders_and_hides_values() {
         "Mail ann@example.org, bo@example.org and ann@example.org. Not <EMAIL_3>."
     );
     let debug = format!("{vault:?}");
-    assert!(debug.contains("EMAIL_1") && !debug.contains("ann@"), "{debug}");
+    assert!(
+        debug.contains("EMAIL_1") && !debug.contains("ann@"),
+        "{debug}"
+    );
 }
 
 #[test]

@@ -386,14 +386,28 @@ fn benign_document(target: usize) -> String {
 /// CPU seconds of this thread (the build machine is shared, so wall time is noisy).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(11) + tick(12)) / 100.0
 }
 
 fn mb_per_s(guard: &Guard, text: &str) -> f64 {
     let r = guard.scan(text, Direction::Input, None).unwrap();
-    assert!(injection(&r).is_empty(), "benign document: {:?}", injection(&r));
+    assert!(
+        injection(&r).is_empty(),
+        "benign document: {:?}",
+        injection(&r)
+    );
     let runs = 10;
     let (wall, cpu) = (std::time::Instant::now(), cpu_seconds());
     for _ in 0..runs {

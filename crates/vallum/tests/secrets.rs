@@ -720,6 +720,9 @@ fn throughput() {
         "build, secrets pack only: {:.0} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
+    let mut without = Policy::default();
+    without.detectors.secrets = false;
+    let no_secrets = Guard::from_policy(&without).unwrap();
     let corpora = [
         ("prose (1 credential word in 5,000)", prose(SIZE, 2)),
         ("prose (1 credential word in 20)", prose(SIZE, 500)),
@@ -729,6 +732,11 @@ fn throughput() {
     for (label, text) in &corpora {
         measure(&format!("secrets pack, {label}"), secrets, text);
         measure(&format!("full guard,   {label}"), full, text);
+        measure(
+            &format!("full guard without secrets, {label}"),
+            &no_secrets,
+            text,
+        );
     }
     // Real English, when the machine has it (Debian ships the licence texts).
     if let Ok(gpl) = std::fs::read_to_string("/usr/share/common-licenses/GPL-3") {

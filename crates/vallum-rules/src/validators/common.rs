@@ -1,7 +1,7 @@
 //! Checks shared by several families: digit extraction, Luhn, Shannon entropy, placeholders.
 
 /// Validators of this module, by name.
-pub const VALIDATORS: &[(&str, fn(&str) -> bool)] = &[("luhn", luhn)];
+pub const VALIDATORS: super::Table = &[("luhn", luhn)];
 
 /// The ASCII digits of `text`, in order, as numbers; separators are skipped.
 pub fn digits(text: &str) -> impl DoubleEndedIterator<Item = u32> + Clone + '_ {
@@ -47,6 +47,32 @@ pub fn shannon_entropy(text: &str) -> f32 {
         .sum()
 }
 
+/// Words that mark a value as a placeholder.
+const WORDS: &[&str] = &[
+    "example",
+    "your",
+    "dummy",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "redacted",
+    "sample",
+    "insert",
+    "replace",
+    "foobar",
+    "xxxx",
+    "****",
+    "....",
+    "0000000000",
+    "1234567890",
+    "abcdefgh",
+    "token_here",
+    "key_here",
+    "secret_here",
+    "not_a_real",
+    "fake",
+];
+
 /// Whether `value` looks like a placeholder rather than a real value: template syntax
 /// (`${X}`, `{{x}}`, `<YOUR_KEY>`), runs of `x`/`*`/`0`, or words such as "example",
 /// "your", "dummy", "placeholder", "changeme", "redacted".
@@ -60,30 +86,6 @@ pub fn is_placeholder(value: &str) -> bool {
     {
         return true;
     }
-    const WORDS: &[&str] = &[
-        "example",
-        "your",
-        "dummy",
-        "placeholder",
-        "changeme",
-        "change_me",
-        "redacted",
-        "sample",
-        "insert",
-        "replace",
-        "foobar",
-        "xxxx",
-        "****",
-        "....",
-        "0000000000",
-        "1234567890",
-        "abcdefgh",
-        "token_here",
-        "key_here",
-        "secret_here",
-        "not_a_real",
-        "fake",
-    ];
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }

@@ -19,9 +19,11 @@ pub struct Validator {
     check: fn(&str) -> bool,
 }
 
+/// A validator table: `(name, check)` pairs.
+pub type Table = &'static [(&'static str, fn(&str) -> bool)];
+
 /// Every registered validator table, searched in order.
-const TABLES: &[&[(&str, fn(&str) -> bool)]] =
-    &[common::VALIDATORS, pii::VALIDATORS, secrets::VALIDATORS];
+const TABLES: &[Table] = &[common::VALIDATORS, pii::VALIDATORS, secrets::VALIDATORS];
 
 impl Validator {
     /// The validator registered under `name`.

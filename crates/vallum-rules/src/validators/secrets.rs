@@ -650,6 +650,20 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Validators are total: any text, ASCII or not, gets an answer and never a panic.
+        #[test]
+        fn validators_never_panic(text in "\\PC{0,80}", ascii in "[ -~]{0,120}") {
+            for (_, check) in VALIDATORS {
+                check(&text);
+                check(&ascii);
+                check(&format!("ghp_{ascii}"));
+                check(&format!("github_pat_{ascii}"));
+                check(&format!("-----BEGIN{text}"));
+            }
+        }
+    }
+
     #[test]
     fn random_tokens_are_not_mistaken_for_names() {
         const AN: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -670,7 +684,8 @@ mod tests {
                 rejected += 1;
             }
         }
-        assert!(rejected <= 10, "{rejected} of 5000 random tokens rejected");
+        // At most 0.5%: random values that happen to spell capitalised words.
+        assert!(rejected <= 25, "{rejected} of 5000 random tokens rejected");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use vallum_classifier::{Classifier, ClassifierOptions, Device};
 
-use crate::{BuildError, Category, Detector, Direction, Finding, Policy, ScanError, ScanInput, Span};
+use crate::{
+    BuildError, Category, Detector, Direction, Finding, Policy, ScanError, ScanInput, Span,
+};
 
 /// Rule id reported by classifier findings.
 pub(crate) const RULE: &str = "classifier.injection";
@@ -37,11 +39,14 @@ fn options(policy: &Policy) -> ClassifierOptions {
 /// The installed model for these options, loaded once per process and shared.
 fn installed(opts: &ClassifierOptions) -> Result<Option<Classifier>, BuildError> {
     static LOADED: Mutex<Vec<(ClassifierOptions, Option<Classifier>)>> = Mutex::new(Vec::new());
-    let mut loaded = LOADED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut loaded = LOADED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, model)) = loaded.iter().find(|(o, _)| o == opts) {
         return Ok(model.clone());
     }
-    let model = Classifier::load_installed(opts.clone()).map_err(|e| BuildError::Model(e.to_string()))?;
+    let model =
+        Classifier::load_installed(opts.clone()).map_err(|e| BuildError::Model(e.to_string()))?;
     loaded.push((opts.clone(), model.clone()));
     Ok(model)
 }
@@ -60,7 +65,12 @@ pub(crate) fn detector(policy: &Policy) -> Result<Option<Arc<dyn Detector>>, Bui
 }
 
 impl ClassifierDetector {
-    fn report(&self, input: &ScanInput<'_>, windows: &[vallum_classifier::WindowScore], out: &mut Vec<Finding>) {
+    fn report(
+        &self,
+        input: &ScanInput<'_>,
+        windows: &[vallum_classifier::WindowScore],
+        out: &mut Vec<Finding>,
+    ) {
         // Overlapping windows above the floor merge into one finding with the best score.
         let mut current: Option<(Span, f32)> = None;
         for w in windows.iter().filter(|w| w.score >= self.min_score) {
@@ -89,7 +99,7 @@ fn applies(input: &ScanInput<'_>) -> bool {
 }
 
 impl Detector for ClassifierDetector {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "classifier"
     }
 
@@ -105,7 +115,11 @@ impl Detector for ClassifierDetector {
         Ok(())
     }
 
-    fn scan_batch(&self, inputs: &[ScanInput<'_>], findings: &mut [Vec<Finding>]) -> Result<(), ScanError> {
+    fn scan_batch(
+        &self,
+        inputs: &[ScanInput<'_>],
+        findings: &mut [Vec<Finding>],
+    ) -> Result<(), ScanError> {
         let chosen: Vec<usize> = (0..inputs.len()).filter(|&i| applies(&inputs[i])).collect();
         let texts: Vec<&str> = chosen.iter().map(|&i| inputs[i].view.as_str()).collect();
         let scores = self

@@ -34,13 +34,37 @@ const GATE_REACH: usize = 4096;
 /// Words that ask for rot13 or reversal, and the rot13 / reversed spellings of common
 /// injection words; each is also looked for capitalised (`Vtaber nyy ...`).
 const GATE_WORDS: &[&str] = &[
-    "rot13", "rot-13", "rot 13", "rot_13", "caesar", "backwards", "reversed", "reverse this",
-    "reverse the", "reverse it", "mirrored",
+    "rot13",
+    "rot-13",
+    "rot 13",
+    "rot_13",
+    "caesar",
+    "backwards",
+    "reversed",
+    "reverse this",
+    "reverse the",
+    "reverse it",
+    "mirrored",
     // rot13
-    "vtaber", "qvfertneq", "vafgehpgvba", "cebzcg", "flfgrz", "cerivbhf", "wnvyoernx", "sbetrg",
-    "erirny", "cnffjbeq",
+    "vtaber",
+    "qvfertneq",
+    "vafgehpgvba",
+    "cebzcg",
+    "flfgrz",
+    "cerivbhf",
+    "wnvyoernx",
+    "sbetrg",
+    "erirny",
+    "cnffjbeq",
     // reversed
-    "erongi", "drageresid", "noitcurtsni", "tpmorp", "suoiverp", "kaerbliaj", "tegrof", "laever",
+    "erongi",
+    "drageresid",
+    "noitcurtsni",
+    "tpmorp",
+    "suoiverp",
+    "kaerbliaj",
+    "tegrof",
+    "laever",
     "drowssap",
 ];
 

@@ -249,8 +249,14 @@ fn carriers(text: &str) -> Vec<Carrier> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     for at in memmem::find_iter(bytes, "<!--") {
-        let end = text[at + 4..].find("-->").map_or(text.len(), |e| at + 4 + e + 3);
-        let content_end = if text[..end].ends_with("-->") { end - 3 } else { end };
+        let end = text[at + 4..]
+            .find("-->")
+            .map_or(text.len(), |e| at + 4 + e + 3);
+        let content_end = if text[..end].ends_with("-->") {
+            end - 3
+        } else {
+            end
+        };
         let content_end = clamp_end(text, at + 4, content_end.max(at + 4));
         out.push(Carrier {
             span: Span::new(at, end),
@@ -317,9 +323,12 @@ fn carriers(text: &str) -> Vec<Carrier> {
 
 /// Whether a tag (lower-cased or not) has an attribute worth parsing.
 fn tag_has_attributes_of_interest(tag: &[u8]) -> bool {
-    ["style", "hidden", "alt", "title", "aria-", "class"].iter().any(|a| {
-        tag.windows(a.len()).any(|w| w.eq_ignore_ascii_case(a.as_bytes()))
-    })
+    ["style", "hidden", "alt", "title", "aria-", "class"]
+        .iter()
+        .any(|a| {
+            tag.windows(a.len())
+                .any(|w| w.eq_ignore_ascii_case(a.as_bytes()))
+        })
 }
 
 /// Carriers in HTML tags: alt / title / aria-label values and hidden elements.

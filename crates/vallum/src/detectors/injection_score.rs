@@ -383,9 +383,20 @@ mod cost {
         // CPU time of this thread (the machine is shared: wall time is not).
         let cpu = || {
             let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-            let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-            let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-                + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let ticks: f64 = fields
+                .get(11)
+                .and_then(|u| u.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                + fields
+                    .get(12)
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(0.0);
             ticks / 100.0
         };
         let time = |name: &str, f: &dyn Fn()| {
@@ -412,59 +423,133 @@ mod cost {
                 .flat_map(|p| p.rules.iter())
                 .flat_map(|r| r.keywords.iter())
                 .collect();
-            let ks: Vec<String> = ks.into_iter().map(|k| k.to_ascii_lowercase()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let ks: Vec<String> = ks
+                .into_iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let ac = aho_corasick::AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(aho_corasick::MatchKind::Standard)
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&ks)
                 .unwrap();
-            time(&format!("keyword DFA alone, {label} ({} keywords)", ks.len()), &|| {
-                let n = ac.find_overlapping_iter(doc.as_str()).count();
-                assert!(n < usize::MAX);
-            });
+            time(
+                &format!("keyword DFA alone, {label} ({} keywords)", ks.len()),
+                &|| {
+                    let n = ac.find_overlapping_iter(doc.as_str()).count();
+                    assert!(n < usize::MAX);
+                },
+            );
         }
         for n in [50usize, 150, 300, 600] {
-            let ks: Vec<&String> = keywords.iter().step_by((keywords.len() / n).max(1)).collect();
+            let ks: Vec<&String> = keywords
+                .iter()
+                .step_by((keywords.len() / n).max(1))
+                .collect();
             let ac = aho_corasick::AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(aho_corasick::MatchKind::Standard)
                 .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&ks)
                 .unwrap();
-            time(&format!("keyword DFA alone, {} keywords", ks.len()), &|| {
-                let n = ac.find_overlapping_iter(doc.as_str()).count();
-                assert!(n < usize::MAX);
-            });
+            time(
+                &format!("keyword DFA alone, {} keywords", ks.len()),
+                &|| {
+                    let n = ac.find_overlapping_iter(doc.as_str()).count();
+                    assert!(n < usize::MAX);
+                },
+            );
         }
         let mut only = Policy::default();
-        for d in [&mut only.detectors.pii, &mut only.detectors.secrets, &mut only.detectors.exfiltration, &mut only.detectors.canary, &mut only.detectors.prompt_leak, &mut only.detectors.classifier, &mut only.detectors.invisible_text, &mut only.detectors.encoded] {
+        for d in [
+            &mut only.detectors.pii,
+            &mut only.detectors.secrets,
+            &mut only.detectors.exfiltration,
+            &mut only.detectors.canary,
+            &mut only.detectors.prompt_leak,
+            &mut only.detectors.classifier,
+            &mut only.detectors.invisible_text,
+            &mut only.detectors.encoded,
+        ] {
             *d = false;
         }
-        let rules = Guard::builder().policy(only.clone()).without_builtin_detectors().build().unwrap();
+        let rules = Guard::builder()
+            .policy(only.clone())
+            .without_builtin_detectors()
+            .build()
+            .unwrap();
         let mut none = only.clone();
         none.detectors.injection = false;
-        let bare = Guard::builder().policy(none).without_builtin_detectors().build().unwrap();
+        let bare = Guard::builder()
+            .policy(none)
+            .without_builtin_detectors()
+            .build()
+            .unwrap();
         println!("doc {} bytes, de {} bytes", doc.len(), de.len());
         time("normalize en", &|| drop(crate::normalize(&doc)));
         time("normalize de", &|| drop(crate::normalize(&de)));
-        time("bare guard en", &|| drop(bare.scan(&doc, Direction::Input, None).unwrap()));
-        time("bare guard de", &|| drop(bare.scan(&de, Direction::Input, None).unwrap()));
-        time("injection rules en", &|| drop(rules.scan(&doc, Direction::Input, None).unwrap()));
-        time("injection rules de", &|| drop(rules.scan(&de, Direction::Input, None).unwrap()));
+        time("bare guard en", &|| {
+            drop(bare.scan(&doc, Direction::Input, None).unwrap())
+        });
+        time("bare guard de", &|| {
+            drop(bare.scan(&de, Direction::Input, None).unwrap())
+        });
+        time("injection rules en", &|| {
+            drop(rules.scan(&doc, Direction::Input, None).unwrap())
+        });
+        time("injection rules de", &|| {
+            drop(rules.scan(&de, Direction::Input, None).unwrap())
+        });
         let engine = &rules.rules().engine;
         let mut hits = 0usize;
-        engine.scan(&doc, crate::engine::Selector { view: None, direction: Direction::Input }, &mut |_| hits += 1);
+        engine.scan(
+            &doc,
+            crate::engine::Selector {
+                view: None,
+                direction: Direction::Input,
+            },
+            &mut |_| hits += 1,
+        );
         println!("hits on en: {hits}");
-        let full = Guard::builder().policy({ let mut p = only.clone(); p.detectors.invisible_text = true; p.detectors.encoded = true; p }).build().unwrap();
+        let full = Guard::builder()
+            .policy({
+                let mut p = only.clone();
+                p.detectors.invisible_text = true;
+                p.detectors.encoded = true;
+                p
+            })
+            .build()
+            .unwrap();
         for d in full.detectors() {
             let name = d.name().to_owned();
             let view = crate::normalize(&doc);
-            let input = crate::ScanInput { text: &doc, view: &view, direction: Direction::Input, prompt: None, policy: full.policy(), rules: full.rules() };
-            time(&format!("detector {name} en"), &|| { let mut out = Vec::new(); d.scan(&input, &mut out).unwrap(); });
+            let input = crate::ScanInput {
+                text: &doc,
+                view: &view,
+                direction: Direction::Input,
+                prompt: None,
+                policy: full.policy(),
+                rules: full.rules(),
+            };
+            time(&format!("detector {name} en"), &|| {
+                let mut out = Vec::new();
+                d.scan(&input, &mut out).unwrap();
+            });
             let view = crate::normalize(&de);
-            let input = crate::ScanInput { text: &de, view: &view, direction: Direction::Input, prompt: None, policy: full.policy(), rules: full.rules() };
-            time(&format!("detector {name} de"), &|| { let mut out = Vec::new(); d.scan(&input, &mut out).unwrap(); });
+            let input = crate::ScanInput {
+                text: &de,
+                view: &view,
+                direction: Direction::Input,
+                prompt: None,
+                policy: full.policy(),
+                rules: full.rules(),
+            };
+            time(&format!("detector {name} de"), &|| {
+                let mut out = Vec::new();
+                d.scan(&input, &mut out).unwrap();
+            });
         }
     }
 }
