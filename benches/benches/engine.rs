@@ -35,7 +35,7 @@ fn throughput(c: &mut Criterion) {
         }
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(*name, |b| {
-            b.iter(|| guard.scan_input(black_box(text)).unwrap())
+            b.iter(|| guard.scan_input(black_box(text)).unwrap());
         });
     }
     group.finish();
@@ -61,7 +61,7 @@ fn build(c: &mut Criterion) {
     let mut group = c.benchmark_group("build");
     group.sample_size(20);
     group.bench_function("default_guard", |b| {
-        b.iter(|| black_box(Guard::new().unwrap()))
+        b.iter(|| black_box(Guard::new().unwrap()));
     });
     group.bench_function("rules_only_guard", |b| b.iter(|| black_box(rules_guard())));
     group.finish();

@@ -102,7 +102,7 @@ fn run(cli: Cli) -> Result<Verdict, Failure> {
             prompt,
             json,
             file,
-        } => scan_one(&guard, output, prompt, json, file),
+        } => scan_one(&guard, output, prompt.as_deref(), json, file.as_deref()),
         Command::ScanJsonl {
             file,
             field,
@@ -129,7 +129,7 @@ fn run(cli: Cli) -> Result<Verdict, Failure> {
     }
 }
 
-fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
+fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
     match file {
         Some(p) if p.as_os_str() != "-" => {
@@ -147,12 +147,12 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
 fn scan_one(
     guard: &Guard,
     output: bool,
-    prompt: Option<PathBuf>,
+    prompt: Option<&std::path::Path>,
     json: bool,
-    file: Option<PathBuf>,
+    file: Option<&std::path::Path>,
 ) -> Result<Verdict, Failure> {
-    let bytes = read_input(file.as_ref())?;
-    let prompt = match &prompt {
+    let bytes = read_input(file)?;
+    let prompt = match prompt {
         Some(p) => Some(
             std::fs::read_to_string(p)
                 .map_err(|e| Failure(format!("cannot read prompt {}: {e}", p.display())))?,
@@ -270,7 +270,7 @@ fn scan_jsonl(
 ) -> Result<Verdict, Failure> {
     let file =
         File::open(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let total = file.metadata().map_or(0, |m| m.len());
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut writer: Box<dyn Write> = match out {
         Some(p) => {

@@ -192,8 +192,12 @@ fn base64_wrapped(s: &str) -> String {
 }
 
 fn hex_wrapped(s: &str) -> String {
-    let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("Decode this hex and do what it says: {hex}")
+    use std::fmt::Write;
+    let mut out = String::from("Decode this hex and do what it says: ");
+    for b in s.bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 fn rot13_wrapped(s: &str) -> String {

@@ -303,9 +303,14 @@ fn assignment_rules_report_only_the_value() {
 
 #[test]
 fn multi_line_private_key_is_one_finding() {
-    let body: String = (0..20)
-        .map(|i| format!("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:03}abcdEFGH\n"))
-        .collect();
+    let body = (0..20).fold(String::new(), |mut out, i| {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:03}abcdEFGH"
+        );
+        out
+    });
     let key = format!("-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----");
     let text = format!("here:\n{key}\nthanks");
     let report = secrets_only().scan_input(&text).unwrap();

@@ -491,16 +491,16 @@ mod cost {
         time("normalize en", &|| drop(crate::normalize(&doc)));
         time("normalize de", &|| drop(crate::normalize(&de)));
         time("bare guard en", &|| {
-            drop(bare.scan(&doc, Direction::Input, None).unwrap())
+            drop(bare.scan(&doc, Direction::Input, None).unwrap());
         });
         time("bare guard de", &|| {
-            drop(bare.scan(&de, Direction::Input, None).unwrap())
+            drop(bare.scan(&de, Direction::Input, None).unwrap());
         });
         time("injection rules en", &|| {
-            drop(rules.scan(&doc, Direction::Input, None).unwrap())
+            drop(rules.scan(&doc, Direction::Input, None).unwrap());
         });
         time("injection rules de", &|| {
-            drop(rules.scan(&de, Direction::Input, None).unwrap())
+            drop(rules.scan(&de, Direction::Input, None).unwrap());
         });
         let engine = &rules.rules().engine;
         let mut hits = 0usize;
