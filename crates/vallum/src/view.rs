@@ -502,9 +502,14 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
 fn mostly_latin(text: &str) -> bool {
     let (mut latin, mut other) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
-        if is_latin_base(c) || latin_lookalike(c).is_some() {
+        // Styled Latin (fullwidth, circled, mathematical) counts as Latin, and Cyrillic or
+        // Greek look-alikes count as neither, so the answer is the same before and after
+        // normalisation (which keeps the view idempotent).
+        let styled_latin = matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'
+            | '\u{24B6}'..='\u{24E9}' | '\u{1D400}'..='\u{1D6A5}');
+        if is_latin_base(c) || latin_lookalike(c).is_some() || styled_latin {
             latin += 1;
-        } else if !is_invisible(c) {
+        } else if script_lookalike(c).is_none() && !is_invisible(c) {
             other += 1;
         }
     }
