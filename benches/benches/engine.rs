@@ -101,5 +101,32 @@ fn one_pass_vs_n_passes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, throughput, scaling, build, one_pass_vs_n_passes);
+/// The injection pack (rules and injection detectors) alone on long benign documents.
+fn injection_pack(c: &mut Criterion) {
+    let policy = "[detectors]\npii = false\nsecrets = false\nclassifier = false\nexfiltration = false\ncanary = false\nprompt_leak = false\n";
+    let guard = Guard::from_policy(&Policy::from_toml(policy).unwrap()).unwrap();
+    let text = prose(4 << 20);
+    assert!(
+        guard.scan_input(&text).unwrap().findings.is_empty(),
+        "benign prose must stay clean"
+    );
+    let mut group = c.benchmark_group("injection_pack");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("long_benign_document", |b| {
+        b.iter(|| guard.scan_input(black_box(&text)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    throughput,
+    scaling,
+    build,
+    one_pass_vs_n_passes,
+    injection_pack
+);
 criterion_main!(benches);

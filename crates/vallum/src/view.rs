@@ -410,7 +410,9 @@ pub fn normalize(text: &str) -> TextView<'_> {
     }
     let mut builder = TextView::builder(text);
     let mut word: Vec<Unit<'_>> = Vec::new();
-    let latin_text = mostly_latin(text);
+    // Units are gathered first: whether look-alike-only words fold depends on the whole
+    // text (see `mostly_latin`).
+    let mut units: Vec<Unit<'_>> = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         if is_invisible(c) {
@@ -427,7 +429,10 @@ pub fn normalize(text: &str) -> TextView<'_> {
                 break;
             }
         }
-        let unit = normalize_cluster(text, Span::new(start, end));
+        units.push(normalize_cluster(text, Span::new(start, end)));
+    }
+    let latin_text = mostly_latin(&units);
+    for unit in units {
         if unit.letter {
             word.push(unit);
         } else {
@@ -499,19 +504,33 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
 
 /// Whether Latin letters are at least as common as all other letters: then a word made
 /// only of Cyrillic or Greek look-alikes is a disguised Latin word, not a Russian one.
-fn mostly_latin(text: &str) -> bool {
+///
+/// Letters are counted as the view will show them (styled Latin is already ASCII, and
+/// look-alikes inside Latin words count as the Latin they fold to), so normalising the view
+/// again reaches the same decision: the view is idempotent.
+fn mostly_latin(units: &[Unit<'_>]) -> bool {
     let (mut latin, mut other) = (0usize, 0usize);
-    for c in text.chars().filter(|c| c.is_alphabetic()) {
-        // Styled Latin (fullwidth, circled, mathematical) counts as Latin, and Cyrillic or
-        // Greek look-alikes count as neither, so the answer is the same before and after
-        // normalisation (which keeps the view idempotent).
-        let styled_latin = matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'
-            | '\u{24B6}'..='\u{24E9}' | '\u{1D400}'..='\u{1D6A5}');
-        if is_latin_base(c) || latin_lookalike(c).is_some() || styled_latin {
-            latin += 1;
-        } else if script_lookalike(c).is_none() && !is_invisible(c) {
-            other += 1;
+    let mut word_start = 0;
+    for end in 0..=units.len() {
+        if end < units.len() && units[end].letter {
+            continue;
         }
+        let word = &units[word_start..end];
+        let mixed = word.iter().any(|u| u.has_latin);
+        for u in word {
+            if mixed && u.script_fold.is_some() {
+                latin += 1;
+                continue;
+            }
+            for c in u.text.chars().filter(|c| c.is_alphabetic()) {
+                if c.is_ascii_alphabetic() {
+                    latin += 1;
+                } else {
+                    other += 1;
+                }
+            }
+        }
+        word_start = end + 1;
     }
     latin >= other
 }
