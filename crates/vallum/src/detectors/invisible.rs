@@ -586,9 +586,10 @@ impl Detector for InvisibleText {
         Ok(())
     }
 
-    /// A streamed scan decides runs of hidden characters up to this long exactly; longer
-    /// runs are reported in pieces.
+    /// The whole text: bidi findings depend on the nesting of controls from the start of
+    /// the text, so a streamed scan runs this detector on the full text at `finish` (a
+    /// bounded window gave a nested finding that the one-shot scan does not report).
     fn max_window(&self) -> usize {
-        1024
+        usize::MAX
     }
 }
