@@ -1,4 +1,4 @@
-//! The PII rule pack end to end: the shared cases in `testdata/pii.jsonl`, exact spans,
+//! The PII rule pack end to end: coverage of `testdata/pii.jsonl` (run by testdata.rs), exact spans,
 //! one finding per value, context scoring, hard negatives, and (ignored) a throughput loop.
 
 use std::path::Path;
@@ -27,102 +27,7 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// Runs one case of the shared format (testdata/README.md).
-fn run_case(guard: &Guard, case: &Value) -> Result<(), String> {
-    let text = str_field(case, "text").ok_or("case has no `text`")?;
-    let direction: Direction = str_field(case, "direction")
-        .unwrap_or("input")
-        .parse()
-        .map_err(|e: String| e)?;
-    let report = guard
-        .scan(text, direction, str_field(case, "prompt"))
-        .map_err(|e| e.to_string())?;
-    let shown: Vec<String> = report
-        .findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{}.{} {:?} {:.2}",
-                f.category, f.kind, &text[f.span], f.score
-            )
-        })
-        .collect();
-    for want in case
-        .get("expect")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let found = report.findings.iter().any(|f| {
-            str_field(want, "category").is_none_or(|c| c == f.category.as_str())
-                && str_field(want, "kind").is_none_or(|k| k == &*f.kind)
-                && str_field(want, "rule").is_none_or(|r| r == &*f.rule)
-                && str_field(want, "match").is_none_or(|m| m == &text[f.span])
-        });
-        if !found {
-            return Err(format!("expected {want} among {shown:?}"));
-        }
-    }
-    for banned in case
-        .get("expect_none")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let banned = banned.as_str().ok_or("expect_none entries are strings")?;
-        if let Some(f) = report.findings.iter().find(|f| {
-            banned == f.category.as_str() || banned == format!("{}.{}", f.category, f.kind)
-        }) {
-            return Err(format!(
-                "unexpected {}.{} {:?} ({})",
-                f.category, f.kind, &text[f.span], f.rule
-            ));
-        }
-    }
-    if let Some(v) = str_field(case, "verdict")
-        && v != report.verdict.as_str()
-    {
-        return Err(format!(
-            "verdict {} instead of {v}; {shown:?}",
-            report.verdict
-        ));
-    }
-    if let Some(want) = str_field(case, "redacted") {
-        let got = guard.redact(text, direction).map_err(|e| e.to_string())?;
-        if got != want {
-            return Err(format!("redacted to {got:?} instead of {want:?}"));
-        }
-    }
-    Ok(())
-}
-
-#[test]
-fn shared_pii_cases() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pii.jsonl");
-    let src = std::fs::read_to_string(&path).unwrap();
-    let guard = guard();
-    let mut count = 0;
-    let mut failures = Vec::new();
-    for (i, line) in src.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        let case: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("pii.jsonl:{}: not JSON: {e}", i + 1));
-        count += 1;
-        if let Err(e) = run_case(&guard, &case) {
-            failures.push(format!("pii.jsonl:{}: {e}", i + 1));
-        }
-    }
-    assert!(count >= 50, "only {count} cases in {}", path.display());
-    assert!(
-        failures.is_empty(),
-        "{} of {count} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
+// The cases of `testdata/pii.jsonl` are run by the shared runner, `tests/testdata.rs`.
 
 #[test]
 fn every_fixed_kind_is_covered_by_the_shared_cases() {
