@@ -23,12 +23,21 @@
 //! Text uncovered from tag characters, variation selectors, zero-width payloads and
 //! right-to-left overrides (in display order) is scanned with the injection rules; a hit is
 //! reported as a `prompt_injection` finding on the carrier's span.
+//!
+//! Every decision is local: it reads at most [`REACH`] bytes on either side of a control
+//! (right-to-left letters "in the text" means within that reach, a bidi scope closes within
+//! it or is reported as left open, tag runs are joined when less than [`TAG_JOIN_GAP`] bytes
+//! apart). So a streamed scan needs only a bounded window and gives the one-shot findings,
+//! as long as no single run of invisible characters (or chain of merged runs) is longer than
+//! the reach.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use vallum_rules::Category;
 
 use super::derived::{carried, clip, injection_findings, looks_like_text, strongest};
+use crate::engine::{ceil_boundary, floor_boundary};
 use crate::{Detector, Finding, ScanError, ScanInput, Span};
 
 /// The detector's name.
@@ -36,6 +45,13 @@ pub(crate) const NAME: &str = "invisible_text";
 
 /// Findings of one kind closer than this (bytes) are merged into one.
 const MERGE_GAP: usize = 16;
+
+/// How far (bytes) the detector reads around a control character: for right-to-left
+/// letters that make bidi marks legitimate, and for the closer of a bidi scope.
+pub(crate) const REACH: usize = 512;
+
+/// Tag runs closer than this (bytes) are read as one hidden text.
+const TAG_JOIN_GAP: usize = 256;
 
 /// Invisible and smuggled Unicode (see the module docs).
 #[derive(Debug, Default)]
@@ -175,9 +191,15 @@ struct Pass<'i, 'a> {
     out: &'i mut Vec<Finding>,
     zero_width: Merger,
     private_use: Merger,
-    /// Whether the text has right-to-left letters (decided on first need).
-    rtl: Option<bool>,
-    /// Decoded tag text of every tag run, for smuggling split over several runs.
+    /// The last right-to-left letter before the scan position.
+    last_rtl: Option<usize>,
+    /// The first right-to-left letter found by looking ahead, and how far the look-ahead
+    /// went (it never reads a byte twice).
+    next_rtl: Option<usize>,
+    searched_to: usize,
+    /// Closers that end a bidi scope opened before them.
+    matched_closers: HashSet<usize>,
+    /// Decoded tag text of the current cluster of nearby tag runs.
     tags: Vec<(Span, String)>,
 }
 
@@ -186,9 +208,58 @@ impl Pass<'_, '_> {
         self.input.text
     }
 
-    fn has_rtl(&mut self) -> bool {
+    /// Whether a right-to-left letter lies within [`REACH`] bytes of `at`.
+    fn rtl_near(&mut self, at: usize) -> bool {
+        if self.last_rtl.is_some_and(|p| at - p <= REACH) {
+            return true;
+        }
+        if let Some(p) = self.next_rtl
+            && p > at
+        {
+            return p - at <= REACH;
+        }
         let text = self.input.text;
-        *self.rtl.get_or_insert_with(|| text.chars().any(is_rtl))
+        let from = ceil_boundary(text, at.max(self.searched_to));
+        let to = floor_boundary(text, at.saturating_add(REACH + 1).min(text.len())).max(from);
+        self.next_rtl = text[from..to]
+            .char_indices()
+            .find(|&(_, c)| is_rtl(c))
+            .map(|(i, _)| from + i);
+        self.searched_to = self.next_rtl.unwrap_or(to);
+        self.next_rtl.is_some()
+    }
+
+    /// Adds a tag run's decoded text to the current cluster, first scanning the cluster
+    /// for hidden injection when the run is too far from it.
+    fn join_tags(&mut self, span: Span, decoded: String) {
+        if self
+            .tags
+            .last()
+            .is_some_and(|(last, _)| span.start > last.end + TAG_JOIN_GAP)
+        {
+            self.flush_tags();
+        }
+        self.tags.push((span, decoded));
+    }
+
+    /// Tag text split over several nearby runs: scans it as a whole.
+    fn flush_tags(&mut self) {
+        let tags = std::mem::take(&mut self.tags);
+        if tags.len() < 2 {
+            return;
+        }
+        let span = tags
+            .iter()
+            .map(|(s, _)| *s)
+            .reduce(Span::union)
+            .unwrap_or_default();
+        let all: String = tags.iter().map(|(_, t)| t.as_str()).collect();
+        self.hidden_injection(
+            &all,
+            span,
+            "invisible.tag_characters",
+            "tag characters (joined)",
+        );
     }
 
     fn invisible(&mut self, kind: &str, span: Span, score: f32, detail: String) {
@@ -243,7 +314,7 @@ impl Pass<'_, '_> {
         self.invisible("tag_characters", span, score, detail);
         if !decoded.is_empty() {
             self.hidden_injection(&decoded, span, "invisible.tag_characters", "tag characters");
-            self.tags.push((span, decoded));
+            self.join_tags(span, decoded);
         }
     }
 
@@ -379,11 +450,12 @@ impl Pass<'_, '_> {
         let text = self.input.text;
         let open_len = c.len_utf8();
         let isolate = matches!(c, '\u{2066}'..='\u{2068}');
-        // Find the matching closer (nesting), or the end of the paragraph.
+        // Find the matching closer (nesting) within reach, or the end of the paragraph.
         let mut depth = 0usize;
         let mut close: Option<(usize, usize)> = None;
-        let mut para_end = text.len();
-        for (off, d) in text[start + open_len..].char_indices() {
+        let scope_from = start + open_len;
+        let mut para_end = floor_boundary(text, scope_from.saturating_add(REACH).min(text.len()));
+        for (off, d) in text[scope_from..para_end].char_indices() {
             let at = start + open_len + off;
             match d {
                 '\n' | '\u{2029}' => {
@@ -409,11 +481,14 @@ impl Pass<'_, '_> {
                 _ => {}
             }
         }
+        if let Some((at, _)) = close {
+            self.matched_closers.insert(at);
+        }
         let (content_end, end) = close.unwrap_or((para_end, para_end));
         let content = &text[start + open_len..content_end];
         let span = Span::new(start, end);
         let override_ = matches!(c, '\u{202D}' | '\u{202E}');
-        let report = override_ || close.is_none() || !self.has_rtl();
+        let report = override_ || close.is_none() || !self.rtl_near(start);
         if report {
             let name = match c {
                 '\u{202E}' => "right-to-left override",
@@ -495,11 +570,13 @@ impl Detector for InvisibleText {
             out,
             zero_width: Merger::default(),
             private_use: Merger::default(),
-            rtl: None,
+            last_rtl: None,
+            next_rtl: None,
+            searched_to: 0,
+            matched_closers: HashSet::new(),
             tags: Vec::new(),
         };
         let bytes = text.as_bytes();
-        let mut closers: Vec<usize> = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
             if bytes[i] < 0x80 {
@@ -509,7 +586,12 @@ impl Detector for InvisibleText {
             let c = next_char(pass.text(), i).unwrap_or(' ');
             let len = c.len_utf8();
             match class(c) {
-                Class::Other => i += len,
+                Class::Other => {
+                    if is_rtl(c) {
+                        pass.last_rtl = Some(i);
+                    }
+                    i += len;
+                }
                 Class::Tag => {
                     let (end, _) = run_end(pass.text(), i, Class::Tag);
                     pass.tag_run(i..end);
@@ -525,19 +607,16 @@ impl Detector for InvisibleText {
                     pass.zero_width_run(i..end, count);
                     i = end;
                 }
-                Class::BidiOpen => {
-                    closers.push(i);
-                    i = pass.bidi(i, c);
-                }
+                Class::BidiOpen => i = pass.bidi(i, c),
                 Class::BidiClose => {
                     // A closer without an opener before it hides nothing but is invisible.
-                    if closers.pop().is_none() && !pass.has_rtl() {
+                    if !pass.matched_closers.remove(&i) && !pass.rtl_near(i) {
                         pass.zero_width.add(i, i + len, 1);
                     }
                     i += len;
                 }
                 Class::BidiMark => {
-                    if !pass.has_rtl() {
+                    if !pass.rtl_near(i) {
                         pass.zero_width.add(i, i + len, 1);
                     }
                     i += len;
@@ -549,22 +628,7 @@ impl Detector for InvisibleText {
                 }
             }
         }
-        // Tag text split over several runs: scan it as a whole.
-        if pass.tags.len() >= 2 {
-            let span = pass
-                .tags
-                .iter()
-                .map(|(s, _)| *s)
-                .reduce(Span::union)
-                .unwrap_or_default();
-            let all: String = pass.tags.iter().map(|(_, t)| t.as_str()).collect();
-            pass.hidden_injection(
-                &all,
-                span,
-                "invisible.tag_characters",
-                "tag characters (joined)",
-            );
-        }
+        pass.flush_tags();
         let zero_width = std::mem::take(&mut pass.zero_width).finish();
         for (span, n) in zero_width {
             let what = if n == 1 {
@@ -586,10 +650,9 @@ impl Detector for InvisibleText {
         Ok(())
     }
 
-    /// The whole text: bidi findings depend on the nesting of controls from the start of
-    /// the text, so a streamed scan runs this detector on the full text at `finish` (a
-    /// bounded window gave a nested finding that the one-shot scan does not report).
+    /// Every decision reads at most [`REACH`] bytes around a control (module docs); the
+    /// window doubles it so that a scope opened near a slice's end is seen whole.
     fn max_window(&self) -> usize {
-        usize::MAX
+        2 * REACH
     }
 }
