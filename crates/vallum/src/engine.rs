@@ -157,10 +157,74 @@ enum Matcher {
     Regex { re: Arc<LazyRegex>, window: usize },
 }
 
+/// Context words of a rule, found with one ASCII-case-insensitive automaton (compiled on
+/// first use and shared by every rule and guard in the process with the same list) instead
+/// of one substring search per word.
+#[derive(Debug)]
+struct WordSet {
+    words: Vec<String>,
+    automaton: OnceLock<Option<AhoCorasick>>,
+}
+
+impl WordSet {
+    /// The shared set for `words`; `None` when the list is empty.
+    fn shared(words: &[String]) -> Option<Arc<WordSet>> {
+        type Table = Mutex<HashMap<Vec<String>, Arc<WordSet>>>;
+        static TABLE: OnceLock<Table> = OnceLock::new();
+        let words: Vec<String> = words
+            .iter()
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+        if words.is_empty() {
+            return None;
+        }
+        /// Distinct lists kept per process (the built-in packs have a few dozen).
+        const MAX_SHARED: usize = 4096;
+        let new = |words| {
+            Arc::new(WordSet {
+                words,
+                automaton: OnceLock::new(),
+            })
+        };
+        let mut table = TABLE
+            .get_or_init(Table::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(set) = table.get(&words) {
+            return Some(Arc::clone(set));
+        }
+        let set = new(words.clone());
+        if table.len() < MAX_SHARED {
+            table.insert(words, Arc::clone(&set));
+        }
+        Some(set)
+    }
+
+    /// Whether any word occurs in `hay` (ASCII case ignored).
+    fn any_in(&self, hay: &[u8]) -> bool {
+        let automaton = self.automaton.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(AcMatchKind::LeftmostFirst)
+                .build(&self.words)
+                .ok()
+        });
+        match automaton {
+            Some(ac) => ac.is_match(hay),
+            // Unreachable in practice (context lists are small); stay correct anyway.
+            None => self
+                .words
+                .iter()
+                .any(|w| contains_ascii_ci(hay, w.as_bytes())),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct CompiledContext {
-    words: Vec<String>,
-    negative: Vec<String>,
+    words: Option<Arc<WordSet>>,
+    negative: Option<Arc<WordSet>>,
     boost: f32,
     penalty: f32,
     distance: usize,
@@ -450,8 +514,8 @@ impl Engine {
                 }
             };
             let context = spec.context.map(|c| CompiledContext {
-                words: c.words.iter().map(|w| w.to_ascii_lowercase()).collect(),
-                negative: c.negative.iter().map(|w| w.to_ascii_lowercase()).collect(),
+                words: WordSet::shared(&c.words),
+                negative: WordSet::shared(&c.negative),
                 boost: c.boost,
                 penalty: c.penalty,
                 distance: c.distance,
@@ -720,10 +784,10 @@ impl Engine {
         if let Some(ctx) = &rule.context {
             let before = floor_boundary(hay, span.start.saturating_sub(ctx.distance));
             let after = ceil_boundary(hay, span.end.saturating_add(ctx.distance));
-            let near = |words: &[String]| {
-                words.iter().any(|w| {
-                    contains_ascii_ci(&hay.as_bytes()[before..span.start], w.as_bytes())
-                        || contains_ascii_ci(&hay.as_bytes()[span.end..after], w.as_bytes())
+            let near = |words: &Option<Arc<WordSet>>| {
+                words.as_ref().is_some_and(|w| {
+                    w.any_in(&hay.as_bytes()[before..span.start])
+                        || w.any_in(&hay.as_bytes()[span.end..after])
                 })
             };
             let positive = near(&ctx.words);
