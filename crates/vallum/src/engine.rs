@@ -169,6 +169,8 @@ struct WordSet {
 impl WordSet {
     /// The shared set for `words`; `None` when the list is empty.
     fn shared(words: &[String]) -> Option<Arc<WordSet>> {
+        /// Distinct lists kept per process (the built-in packs have a few dozen).
+        const MAX_SHARED: usize = 4096;
         type Table = Mutex<HashMap<Vec<String>, Arc<WordSet>>>;
         static TABLE: OnceLock<Table> = OnceLock::new();
         let words: Vec<String> = words
@@ -179,8 +181,6 @@ impl WordSet {
         if words.is_empty() {
             return None;
         }
-        /// Distinct lists kept per process (the built-in packs have a few dozen).
-        const MAX_SHARED: usize = 4096;
         let new = |words| {
             Arc::new(WordSet {
                 words,
