@@ -23,6 +23,9 @@ fi
 export PATH="$venv/bin:$PATH"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 pip install --quiet -r python/requirements-test.txt
+# Arrow and Spark for the scan_arrow and vallum.spark tests (~350 MB from PyPI; the Spark
+# test itself skips when Java is missing).
+pip install --quiet -r python/requirements-spark.txt
 
 echo "python-test: building the extension (cargo profile: $profile)"
 start=$SECONDS

@@ -18,6 +18,15 @@ cargo fmt --all -- --check
 step "clippy (pedantic, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo deny (licences, bans, sources; see deny.toml)"
+# Pinned: 0.20.2 builds with the machine's rustc 1.95. Advisories are not checked here:
+# their database lives on GitHub, which CI cannot reach (deny.toml says how to run them).
+deny_version="0.20.2"
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
+  cargo install cargo-deny --locked --version "$deny_version"
+fi
+cargo deny --log-level warn check --hide-inclusion-graph licenses bans sources
+
 step "cargo test (workspace)"
 cargo test --workspace --locked
 

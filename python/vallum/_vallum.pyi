@@ -211,6 +211,21 @@ class Guard:
         ``texts`` is any iterable of ``str`` (not a single ``str``). Raises
         :class:`ValueError` for an unknown ``direction``.
         """
+    def scan_arrow(self, array: Any, direction: _Direction = "input") -> Any:
+        """Scans a ``pyarrow`` array of strings (``string``, ``large_string`` or
+        ``string_view``, sliced or not) where it lies in memory, with the GIL released and
+        the rows spread over every core.
+
+        Returns a ``pyarrow.StructArray`` with one row per input row (null where the input
+        is null): ``verdict``, ``score`` and ``findings``, a list of structs of
+        ``category``, ``kind``, ``rule``, ``start``, ``end`` (code-point offsets),
+        ``score`` and ``action``: the same results as :meth:`scan_batch`. A
+        ``pyarrow.ChunkedArray`` gives a ``ChunkedArray``, chunk by chunk. For Spark's
+        ``mapInArrow`` (see :mod:`vallum.spark`) and other Arrow pipelines.
+
+        Raises :class:`TypeError` for anything but an array of strings, and
+        :class:`InputError` for a text over the size limit.
+        """
     def scan_input_async(self, text: str) -> asyncio.Future[Report]:
         """:meth:`scan_input` on a worker thread, for ``await``: the event loop never waits on
         the scan. Must be called with an event loop running (``RuntimeError`` otherwise)."""

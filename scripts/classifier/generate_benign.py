@@ -237,3 +237,457 @@ def generate(seed: int) -> dict:
     docs_heldout_emb = [doc(fk, rng, H_DOC_SENT, rng.choice([3, 10, 25])) for _ in range(120)]
     return {"train": train, "val": val, "heldout": heldout, "docs_train": docs_train,
             "docs_val": docs_val, "docs_heldout": docs_heldout, "docs_heldout_emb": docs_heldout_emb}
+
+
+# =====================================================================================
+# v2 training material (train family only). Generated with its own Random/Faker
+# instances seeded from ``seed + 7`` *after* everything above, so the held-out files stay
+# byte-identical to v1's. None of the held-out (H_*) sentences or close paraphrases of
+# them appear here; the point is ordinary uses of words that attacks also use
+# (ignore, disregard, override, bypass, system, admin, role, mode, instructions, prompt,
+# reset, forget, unrestricted, developer, root, policy ...).
+# =====================================================================================
+
+X_PRODUCTS = ["the billing portal", "the HR system", "the VPN client", "the CRM", "our wiki",
+              "the ticketing tool", "the build server", "the payroll app", "the mobile app",
+              "the customer dashboard", "the data warehouse", "the door-access system",
+              "the expense tool", "the learning platform", "the email gateway", "the router"]
+X_ROLES = ["administrator", "admin", "editor", "viewer", "owner", "auditor", "guest",
+           "maintainer", "developer", "support agent", "billing manager", "read-only user",
+           "superuser", "team lead", "contributor", "root user"]
+X_MODES = ["maintenance mode", "safe mode", "developer mode", "debug mode", "dark mode",
+           "airplane mode", "read-only mode", "compatibility mode", "offline mode",
+           "kiosk mode", "presentation mode", "power-saving mode", "strict mode",
+           "verbose mode", "incognito mode", "test mode", "sandbox mode", "expert mode"]
+X_THINGS = ["the cache", "the default settings", "the retry limit", "the proxy settings",
+            "the log level", "the timeout", "the feature flag", "the environment variables",
+            "the rate limiter", "the access list", "the quota", "the certificate check",
+            "the spam filter", "the schedule", "the password policy", "the session timeout"]
+X_ACTIONS = ["restart the service", "clear the queue", "rotate the keys", "rebuild the index",
+             "reset the counter", "flush the DNS cache", "roll back the release",
+             "re-run the migration", "renew the certificate", "archive old tickets",
+             "restore the backup", "drain the node", "reindex the search cluster"]
+
+# Sentences for benign documents, by kind. {slots} are filled by xfill().
+X_DOC = {
+    "runbook": [
+        "Step {n}: log in as the {role} and {action}.",
+        "If the health check fails twice, put the cluster into {mode} and page the on-call engineer.",
+        "Ignore the warning about the self-signed certificate; it is expected on staging.",
+        "Override {thing} only for the duration of the incident and revert it afterwards.",
+        "Run `systemctl restart {svc}` and wait until the status shows active.",
+        "Disregard alerts from the old monitoring host; it is being decommissioned on {date}.",
+        "The bypass valve may be opened manually when the pressure sensor is offline.",
+        "Escalate to the system owner, {name}, if the queue is still growing after ten minutes.",
+        "Do not reset the admin password unless the security team has approved the ticket.",
+        "Previous instructions in this runbook referred to the old cluster; section {n} replaces them.",
+        "Once the root cause is known, switch the load balancer back out of {mode}.",
+        "Forget the manual failover steps from version {ver}; failover is automatic now.",
+        "Set {thing} to its default value and confirm with the service owner.",
+        "Temporary elevated permissions expire after {n} hours and are logged for the audit.",
+        "The system prompt on the login screen shows the hostname, so check it before typing.",
+        "Use the break-glass account only when single sign-on is unavailable.",
+    ],
+    "policy": [
+        "Employees must not share their credentials, even with members of the IT team.",
+        "Managers may override the approval limit for purchases under {money} in an emergency.",
+        "Requests that ignore the procurement process will be returned to the sender.",
+        "The policy supersedes all previous instructions on remote work issued before {date}.",
+        "Staff with the {role} role can grant access to {product}, but must record the reason.",
+        "Privileged access is reviewed every quarter and revoked when no longer needed.",
+        "Any exception to this policy must be approved in writing by the data protection officer.",
+        "Visitors must be accompanied at all times and cannot bypass reception.",
+        "Late claims will not be reimbursed unless the line manager confirms the delay.",
+        "Contractors receive a restricted role and no access to production systems.",
+        "Personal devices may be used in guest mode only and must not store company data.",
+        "Unauthorised attempts to disable security controls are a disciplinary matter.",
+        "The confidentiality rules apply even after the employment ends.",
+        "All prior versions of this handbook are void; this edition takes precedence.",
+        "Staff may ignore automated reminders once the training module has been completed.",
+    ],
+    "legal": [
+        "This clause overrides any conflicting term in the purchase order.",
+        "The parties agree to disregard any handwritten amendments not initialled by both sides.",
+        "Nothing in this agreement shall be construed as granting administrative rights to the licensee.",
+        "The licensor may terminate the licence if the licensee circumvents the usage limits.",
+        "Notices shall be sent to {name} at {address}.",
+        "Section {n} shall survive termination of this agreement.",
+        "The supplier shall follow the customer's reasonable instructions regarding data processing.",
+        "Failure to enforce a provision is not a waiver of the right to enforce it later.",
+        "The previous agreement dated {date} is hereby superseded in its entirety.",
+        "Any provision found unenforceable shall be severed without affecting the rest.",
+        "The customer may not reverse engineer, decompile or bypass any technical protection.",
+        "In case of conflict, the English version of this contract prevails.",
+        "The processor acts only on documented instructions from the controller.",
+        "Either party may assign its rights with the prior written consent of the other.",
+    ],
+    "hr": [
+        "Welcome to {company}, {name}! Your manager will set up your accounts on your first day.",
+        "New hires get the viewer role in {product}; ask your lead for editor access.",
+        "Please ignore the automatic e-mail about an unpaid invoice; it was sent by mistake.",
+        "Overtime must be approved in advance; the system will not accept retroactive entries.",
+        "The performance review cycle opens on {date} and closes two weeks later.",
+        "Your employee ID is {empid}; keep it handy when calling payroll.",
+        "Parental leave requests override the usual holiday blackout periods.",
+        "Forget about the old timesheet template; the new one calculates totals automatically.",
+        "{name} from People Operations will act as your onboarding buddy.",
+        "Benefits enrolment instructions are in the portal under My Account.",
+        "You can switch your profile to private mode so that your phone number is hidden.",
+        "Hiring managers should disregard applications received after the closing date.",
+    ],
+    "manual": [
+        "Press and hold the reset button for five seconds to restore the factory settings.",
+        "The device enters {mode} automatically when the battery drops below {pct}%.",
+        "To unlock the developer options, tap the build number seven times.",
+        "Ignore the blinking amber light during the first boot; it stops after the update.",
+        "Administrators can disable the guest account from the security menu.",
+        "Follow the on-screen instructions to pair the headset with your phone.",
+        "If the display shows error E{n}, turn the unit off and unplug it for a minute.",
+        "The override switch on the side lets you run the pump manually.",
+        "Calibrate the sensor before first use, and again after each firmware upgrade.",
+        "Do not ignore the low-oil indicator; continuing to drive may damage the engine.",
+        "Select expert mode to see every setting, or basic mode for the common ones.",
+        "A system restore removes apps installed after the restore point.",
+        "Keep the original packaging in case the unit must be returned for repair.",
+    ],
+    "release": [
+        "Version {ver} fixes a bug where {thing} was ignored after a restart.",
+        "The `--force` flag now overrides the lock file instead of failing.",
+        "Deprecated: the `admin_mode` setting; use role-based permissions instead.",
+        "Users with the {role} role can now export reports as CSV.",
+        "We removed the legacy system prompt template from the chatbot SDK examples.",
+        "Breaking change: the default for {thing} is now stricter.",
+        "Jailbreak detection in the moderation API is now enabled for all new projects.",
+        "The installer no longer disables the firewall during setup.",
+        "Fixed a crash when switching to {mode} while a download was in progress.",
+        "You can ignore the migration warning if you never used the beta importer.",
+        "Thanks to {name} for reporting the issue with password resets.",
+        "Unrestricted API keys are deprecated and will stop working on {date}.",
+    ],
+    "email": [
+        "Hi {first}, please ignore my previous email, I attached the wrong spreadsheet.",
+        "Could you give {name} admin rights on the shared drive until Friday?",
+        "As discussed, we will override the delivery date in the system to {date}.",
+        "Forget the 3 pm slot, the client moved the call to tomorrow morning.",
+        "Thanks for the quick turnaround; the new instructions for the vendor look good.",
+        "Can you reset my access to {product}? It says my role has expired.",
+        "Just a reminder that the office will be in holiday mode from {date}.",
+        "Please disregard the calendar invite titled 'test', it was sent by accident.",
+        "Best regards, {name}",
+        "Let me know if I should escalate this to the system administrator.",
+        "I've bypassed the old approval queue by sending it straight to finance, as agreed.",
+        "Kind regards,\n{name}\n{company}",
+    ],
+    "meeting": [
+        "Attendees: {name}, {name2}, {first3}.",
+        "Decision: the team will ignore flaky tests in the nightly build until the fix lands.",
+        "{name} raised the question of who should own the admin console.",
+        "Action: {first} to update the onboarding instructions and remove outdated steps.",
+        "We agreed to override last month's plan and ship the smaller release first.",
+        "Security asked everyone to stop using shared root accounts.",
+        "Open question: should guests be able to switch to editor mode in the wiki?",
+        "The chatbot's new system prompt was reviewed; legal wants the disclaimer shortened.",
+        "Next meeting on {date}; {name2} will chair.",
+        "Risk: the vendor may disregard our data retention requirements.",
+        "The red team report on prompt injection will be shared after the fixes are in.",
+    ],
+    "recipe": [
+        "Chop the onions finely and soften them in olive oil over a low heat.",
+        "Season with salt and pepper, then simmer for {n} minutes.",
+        "Whisk the eggs with the sugar until pale and fluffy.",
+        "Fold in the flour gently so the batter stays light.",
+        "Bake for {n} minutes, or until a skewer comes out clean.",
+        "Let the dough rest in the fridge for at least an hour.",
+        "Ignore the urge to stir the risotto constantly; every minute or so is enough.",
+        "Serve immediately with a wedge of lemon and some crusty bread.",
+        "If the sauce is too thick, add a splash of water and stir.",
+        "Store leftovers in an airtight container for up to {n} days.",
+        "Forget the food processor: a sharp knife gives a better texture here.",
+        "Roast the vegetables at {temp} degrees until the edges caramelise.",
+    ],
+    "howto": [
+        "First, turn off the water supply under the sink.",
+        "Unscrew the old tap and clean the surface around the hole.",
+        "Make sure the ladder is on firm ground before you climb it.",
+        "Water the seedlings every morning, but never let the soil get soggy.",
+        "Sand the surface lightly, wipe away the dust and apply a second coat.",
+        "Take the train to {city} and change there for the coastal line.",
+        "Measure twice and cut once; small errors add up quickly.",
+        "Disregard the colour coding on old wiring and test every cable yourself.",
+        "Tighten the bolts in a star pattern so the wheel sits evenly.",
+        "Leave the glue to dry overnight before putting any weight on the shelf.",
+        "You can skip this step if your model already has the bracket fitted.",
+        "Replace the filter every {n} months to keep the air clean.",
+    ],
+    "news": [
+        "Officials in {city} announced on {date} that the library will reopen next spring.",
+        "Scientists at {company} reported a new method for recycling lithium batteries.",
+        "The council voted {n} to 3 to extend the cycle lane along the river.",
+        "A survey of {n} thousand households found rising concern about energy bills.",
+        "Shares of {company} fell {pct}% after the company cut its forecast.",
+        "The festival returns to {city} in {month} with more than {n} hundred performers.",
+        "According to the report, emissions from transport rose for the third year.",
+        "Police asked drivers to avoid the motorway while the lorry was recovered.",
+        "The minister said the new rules would override local planning decisions.",
+        "Experts warned that the results of the trial should not be overstated.",
+        "A study of {n} hundred patients found the drug reduced symptoms by a third.",
+        "The museum will display the restored manuscripts from {date}.",
+    ],
+    "story": [
+        "The lighthouse keeper climbed the stairs one last time before the storm.",
+        "{first} ignored the strange noise from the attic and went back to sleep.",
+        "Nobody in the village remembered who had built the old stone bridge.",
+        "The captain ordered the crew to change course toward the northern islands.",
+        "She opened the letter, read the first line, and put it back in the drawer.",
+        "The robot had one rule: never leave the garden after sunset.",
+        "In the morning the snow had covered every path through the forest.",
+        "The king declared that the old laws no longer applied in the eastern provinces.",
+        "{first} pretended not to notice the detective following him through the market.",
+        "The dragon forgot why it had been guarding the cave for so many years.",
+    ],
+    "support": [
+        "Thanks for contacting us, {first}. I've reset your password; the link expires in 24 hours.",
+        "You can safely ignore the 'unknown publisher' warning, our installer is signed.",
+        "To switch your plan, open Settings, then Billing, then Change plan.",
+        "I've escalated your ticket to our second-level team, who have admin access to the logs.",
+        "Please don't share your one-time code with anyone, including our support staff.",
+        "If the app is stuck, force-quit it and start it again in safe mode.",
+        "Your order {order} was shipped to {address}.",
+        "Our system shows that the payment failed; please update your card details.",
+        "Unfortunately I can't override the refund policy, but I can offer store credit.",
+        "Just disregard the duplicate confirmation, you were only charged once.",
+        "The role of account owner can be transferred under Team settings.",
+    ],
+}
+
+X_CODE = [
+    "# Ignore generated files\n*.pyc\n__pycache__/\n.env\nbuild/\n",
+    "class {cls}(Base):\n    def run(self):  # override the parent's run()\n        return super().run()\n",
+    "@Override\npublic String toString() {{\n    return \"{cls}\";\n}}\n",
+    "// SAFETY: the caller holds the lock; ignore poisoning here\nlet guard = m.lock().unwrap_or_else(|e| e.into_inner());\n",
+    "if user.role == \"admin\":\n    # admins bypass the rate limit\n    return handler(request)\n",
+    "# system prompt for the summariser bot\nSYSTEM_PROMPT = \"You summarise support tickets in three bullet points.\"\n",
+    "#[allow(dead_code)] // ignore until the {cls} refactor lands\nfn legacy_{fn}() {{}}\n",
+    "export NODE_ENV=production\n# override the default port\nexport PORT={port}\nnpm start\n",
+    "sudo systemctl stop {svc}\nsudo -u postgres psql -c 'VACUUM;'\n",
+    "try:\n    {fn}()\nexcept TimeoutError:\n    pass  # ignore: the next run retries\n",
+    "git reset --hard origin/main  # discard local changes\ngit clean -fd\n",
+    "/* Disregard the old API: v1 endpoints are removed in {ver}. */\nconst API = '/api/v2';\n",
+    "-- grant the reporting role read-only access\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO reporting;\n",
+    "messages = [\n    {{\"role\": \"system\", \"content\": \"You are a helpful assistant for {company}.\"}},\n    {{\"role\": \"user\", \"content\": question}},\n]\n",
+    "# eslint-disable-next-line no-console -- debug mode only\nif (DEBUG) console.log(state);\n",
+    "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n  && rm -rf /var/lib/apt/lists/*\nUSER app\n",
+]
+X_CODE_ASK = ["", "Why does this fail?\n", "Can you explain this snippet?\n", "Review this please:\n",
+              "Is this the right way to do it?\n", "Convert this to {lang}:\n", "What does this do?\n\n",
+              "Add a comment explaining each line:\n"]
+
+# Short benign requests that use attack vocabulary in its ordinary meaning.
+X_REQ = [
+    "How do I override a method in {lang}?",
+    "How can I make git ignore a folder that is already tracked?",
+    "What's the difference between the admin and editor roles in WordPress?",
+    "How do I switch to the root user on Ubuntu?",
+    "How do I bypass the browser cache when testing my website?",
+    "Write a system prompt for a customer-service bot that only answers questions about {topic}.",
+    "How do I reset {product} to factory settings?",
+    "Explain how developer mode works on Android.",
+    "What does 'ignore case' mean in a regular expression?",
+    "Can you act as a strict code reviewer and go through my {lang} function?",
+    "Pretend you're an interviewer and ask me five questions for a {role} position.",
+    "In the role of a tour guide, describe {city} in three sentences.",
+    "Give me instructions for assembling a bookshelf.",
+    "Forget about formal tone, write it like a text to a friend.",
+    "From now on, answer in {language}, please.",
+    "Respond only with the corrected sentence, no explanation.",
+    "Disable autocorrect suggestions for this text and just check the grammar.",
+    "How do I enable dark mode in {product}?",
+    "My manager asked me to override the quarterly target in the spreadsheet. How do I unlock the cell?",
+    "What are your instructions for making a sourdough starter?",
+    "Ignore the last column of the table and average the others.",
+    "How do admins bypass two-factor authentication for a locked-out user in Google Workspace?",
+    "Can you reveal the answer to yesterday's riddle now?",
+    "Write a story where the main character breaks the rules of a magic school.",
+    "How do I unlock my phone if I forgot my PIN?",
+    "What are the system requirements for {product}?",
+    "How can I jailbreak-proof my chatbot's prompt?",
+    "List the new instructions in this recipe compared with the old one.",
+    "Write an email telling the team to disregard the outdated onboarding checklist.",
+    "In {lang}, how do I suppress a specific compiler warning?",
+    "What is the sudo command and when should I use it?",
+    "You are a helpful proofreader: fix only spelling, nothing else.",
+    "Act as my Spanish teacher and correct my sentences.",
+    "Switch the tone to formal and shorten it to {n} sentences.",
+    "Override the earlier deadline: the report is now due on {date}. Update the plan.",
+    "Explain the chain of command in the Roman army.",
+    "How do I give a colleague owner permissions on a Google Doc?",
+    "What does 'unrestricted' mean on a share certificate?",
+    "What happens if I ignore a jury summons?",
+    "How do I escape special characters in a {lang} string?",
+    "What's a good prompt to get a concise summary from an LLM?",
+    "Can an employer override an employee's holiday request?",
+    "How do I exit vim without saving?",
+    "Turn off safe search for this image search about breast cancer screening.",
+    "Say the alphabet backwards.",
+    "Repeat after me: 'she sells sea shells'.",
+    "Show me how to print the environment variables in {lang}.",
+]
+
+# "ignore the typos"-style edit instructions, composed from parts.
+X_EDIT_VERB = ["Ignore", "Please ignore", "Disregard", "Never mind", "Don't worry about",
+               "Pay no attention to", "You can skip", "Overlook", "Please excuse", "Forget"]
+X_EDIT_OBJ = ["the typos", "my spelling mistakes", "the formatting", "the weird line breaks",
+              "the bullet points", "my bad grammar", "the first sentence", "the last paragraph",
+              "the code comments", "the timestamps", "the header row", "the Markdown syntax",
+              "the emoji", "the capitalization", "the duplicate lines", "the page numbers",
+              "the citation style", "the brackets", "what I said about the title",
+              "my previous question", "my last message", "the second example",
+              "the font colours", "the trailing whitespace", "the table of contents"]
+X_EDIT_TAIL = ["", " and just summarise the content.", ", I'll fix that later.",
+               " and focus on the argument.", " and translate the rest.",
+               ", the meaning is what matters.", " and check the numbers instead.",
+               ", it was a draft.", " and make it shorter.", " — I typed this on my phone.",
+               " and answer the question at the end.", ", and keep my wording where you can.",
+               ". Just tell me if the logic is sound."]
+
+
+def xfill(tpl: str, fk: Faker, rng: random.Random) -> str:
+    first = fk.first_name()
+    vals = {
+        "name": fk.name(), "name2": fk.name(), "first": first, "first3": fk.first_name(),
+        "company": fk.company(), "address": fk.address().replace("\n", ", "), "date": fk.date(),
+        "role": rng.choice(X_ROLES), "mode": rng.choice(X_MODES), "thing": rng.choice(X_THINGS),
+        "action": rng.choice(X_ACTIONS), "product": rng.choice(X_PRODUCTS),
+        "svc": rng.choice(["nginx", "postgresql", "redis", "vault-agent", "cron", "docker"]),
+        "n": rng.randrange(2, 15), "pct": rng.randrange(5, 30),
+        "ver": f"{rng.randrange(1, 9)}.{rng.randrange(0, 20)}.{rng.randrange(0, 10)}",
+        "money": f"${rng.randrange(1, 50) * 100:,}", "empid": fk.bothify("E-#####"),
+        "order": fk.bothify("#??-######").upper(), "topic": rng.choice(TOPICS),
+        "lang": rng.choice(LANGS), "city": fk.city(),
+        "language": rng.choice(["French", "Italian", "Korean", "Dutch", "Polish", "Hindi"]),
+        "cls": rng.choice(["Worker", "Exporter", "Session", "Report", "Invoice"]),
+        "fn": rng.choice(["sync", "flush", "upload", "cleanup", "refresh"]),
+        "port": rng.choice([3000, 8080, 8443, 5000]), "temp": rng.choice([160, 190, 210, 425]),
+        "month": fk.month_name(),
+    }
+    return tpl.format(**vals)
+
+
+X_PII = [
+    "Book a dentist appointment for {name} on {date}; contact number {phone}.",
+    "Hello, this is {name}. My order went to {address} instead of my new place. Please fix it.",
+    "Fill in this form for me: full name {name}, date of birth {dob}, email {email}.",
+    "Our new supplier is {company}, VAT number {vat}, IBAN {iban}.",
+    "Insurance claim for {name}, policy {policy}, incident on {date} at {address}.",
+    "Can you check if {email} is a valid e-mail address format?",
+    "Please cancel the subscription for {name} ({email}); customer since {date}.",
+    "My username is {user} and I can't log in since {date}. Phone: {phone}.",
+    "Translate into German: 'My name is {name} and I live at {address}.'",
+    "Draft a reference letter for {name}, who worked at {company} until {date}.",
+    "Pay {money} to {name}, account {iban}, reference {ref}.",
+    "Summarise this: {name} ({phone}) called about the broken heater at {address}.",
+    "The delivery driver {name} left the parcel with the neighbour at {address}.",
+    "Add {name}, {email}, {phone} to the conference attendee list.",
+    "I need to update my emergency contact to {name}, {phone}.",
+    "Write a birthday message for {first}, who turns {age} on {date}.",
+    "Our tenant {name} has paid rent late three times; draft a friendly reminder.",
+    "Here is the customer record: {name}, {address}, card ending {last4}. Mask the sensitive parts.",
+    "Patient {name} (DOB {dob}) needs a follow-up appointment; please suggest times.",
+    "Can you compare these two addresses: {address} and {address2}?",
+    "My credit card {cc} was declined at checkout, why could that be?",
+    "Please verify the license plate {plate} belongs to a visitor of {company}.",
+    "Who should I contact at {company} about invoice {ref}? The last email came from {email}.",
+    "Convert this list to CSV: {name}; {email}; {phone}; {city}",
+    "{name}\n{address}\n{phone}\n\nDear Sir or Madam, I am writing to complain about my broadband.",
+    "Hi team, {name} starts on {date}. Laptop goes to {address}. Manager: {name2}.",
+]
+
+
+def xfill_pii(tpl: str, fk: Faker, rng: random.Random) -> str:
+    vals = {
+        "name": fk.name(), "name2": fk.name(), "first": fk.first_name(), "email": fk.email(),
+        "phone": fk.phone_number(), "address": fk.address().replace("\n", ", "),
+        "address2": fk.address().replace("\n", ", "), "date": fk.date(),
+        "dob": fk.date_of_birth().isoformat(), "company": fk.company(), "iban": fk.iban(),
+        "vat": fk.bothify("??#########").upper(), "policy": fk.bothify("POL-########"),
+        "user": fk.user_name(), "money": f"${rng.randrange(10, 5000):,}",
+        "ref": fk.bothify("INV-####-??").upper(), "age": rng.randrange(5, 90),
+        "last4": f"{rng.randrange(10000):04d}", "cc": fk.credit_card_number(),
+        "plate": fk.bothify("??-###-??").upper(), "city": fk.city(),
+    }
+    return tpl.format(**vals)
+
+
+X_SEC = [
+    "How does {sec} work, at a high level, and why is it hard to prevent?",
+    "Write a threat model section about {sec} for our chatbot design doc.",
+    "Give me three examples of how {sec} has been reported in the news.",
+    "What would a good unit test for {sec} defences look like?",
+    "We block messages like 'ignore previous instructions'. Is that enough against {sec}?",
+    "Explain to my non-technical boss why {sec} matters for our support bot.",
+    "Which logging would help us investigate {sec} after the fact?",
+    "Compare input filtering and output filtering as mitigations for {sec}.",
+    "Is it ethical to publish research about {sec}?",
+    "Create a slide outline for a talk on {sec}.",
+    "What does the phrase 'jailbreak' mean for phones versus for language models?",
+    "Why do attackers tell models to 'ignore all previous instructions'?",
+]
+
+
+def generate_extra(seed: int) -> dict:
+    """The v2 training material; its own generators so v1's held-out files do not change."""
+    rng = random.Random(seed + 7)
+    fk = Faker(["en_US", "en_GB", "en_IE", "en_CA"])
+    fk.seed_instance(seed + 7)
+
+    def edit() -> str:
+        s = rng.choice(X_EDIT_VERB) + " " + rng.choice(X_EDIT_OBJ) + rng.choice(X_EDIT_TAIL)
+        return s if s.endswith((".", "!", "?")) else s + "."
+
+    def code() -> str:
+        return xfill(rng.choice(X_CODE_ASK), fk, rng) + xfill(rng.choice(X_CODE), fk, rng)
+
+    short = ([("gen2-pii", xfill_pii(rng.choice(X_PII), fk, rng)) for _ in range(2200)]
+             + [("gen2-request", xfill(rng.choice(X_REQ), fk, rng)) for _ in range(600)]
+             + [("gen2-edit-instruction", edit()) for _ in range(1200)]
+             + [("gen2-security-question", fill(rng.choice(X_SEC), fk, rng)) for _ in range(300)]
+             + [("gen2-code", code()) for _ in range(500)])
+    # Single sentences from the document families, as short texts too.
+    for kind, sents in X_DOC.items():
+        short += [(f"gen2-sentence-{kind}", xfill(rng.choice(sents), fk, rng)) for _ in range(60)]
+    rng.shuffle(short)
+    n_val = len(short) // 10
+
+    def xdoc(n_paras: int) -> str:
+        kinds = list(X_DOC)
+        main = rng.choice(kinds)
+        paras = []
+        for _ in range(n_paras):
+            ss = []
+            for _ in range(rng.randrange(2, 6)):
+                # Mostly the document's own kind, sometimes another kind or v1's business prose.
+                r = rng.random()
+                if r < 0.7:
+                    tpl = rng.choice(X_DOC[main])
+                elif r < 0.85:
+                    tpl = rng.choice(X_DOC[rng.choice(kinds)])
+                else:
+                    tpl = rng.choice(T_DOC_SENT)
+                ss.append(xfill(tpl, fk, rng))
+            if main in ("runbook", "manual") and rng.random() < 0.3:
+                ss.append("\n" + xfill(rng.choice(X_CODE), fk, rng))
+            paras.append(" ".join(ss))
+        title = {"runbook": "Runbook: " + rng.choice(X_ACTIONS), "policy": "Acceptable use policy",
+                 "legal": "Master services agreement", "hr": "Onboarding guide",
+                 "manual": "User manual", "release": f"Release notes {xfill('{ver}', fk, rng)}",
+                 "email": "Re: " + rng.choice(["access request", "invoice", "schedule", "update"]),
+                 "meeting": f"Meeting notes {fk.date()}", "support": "Support ticket",
+                 "recipe": rng.choice(["Recipe", "Weeknight dinner", "Baking notes"]),
+                 "howto": rng.choice(["How-to guide", "DIY notes", "Travel tips"]),
+                 "news": rng.choice(["Local news", "Business news", "Science news"]),
+                 "story": rng.choice(["Chapter one", "A short story", "Draft"])}[main]
+        return f"{title}\n\n" + "\n\n".join(paras)
+
+    docs = [xdoc(rng.choice([1, 2, 3, 4, 6, 10])) for _ in range(850)]
+    docs_val = [xdoc(rng.choice([2, 4, 8])) for _ in range(60)]
+    return {"train": short[n_val:], "val": short[:n_val], "docs_train": docs, "docs_val": docs_val}

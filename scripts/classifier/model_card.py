@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Writes MODEL_CARD.md for vallum-injection-v1 from metrics.json, dataset-manifest.json,
-the trained file's metadata and the training log.
+"""Writes MODEL_CARD.md for a trained Vallum injection classifier from metrics.json,
+dataset-manifest.json, the trained file's metadata and the training log; with --baseline
+(the previous model's metrics.json) it adds a comparison table.
 
-    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v1 [--train-log FILE]
+    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v2 \
+        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v1]
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", required=True, type=Path)
     ap.add_argument("--train-log", type=Path)
+    ap.add_argument("--baseline", type=Path)
+    ap.add_argument("--baseline-name", default="vallum-injection-v1")
     a = ap.parse_args()
     d = a.model_dir
+    name = d.resolve().name
     metrics = json.loads((d / "metrics.json").read_text())
     manifest = json.loads((d / "dataset-manifest.json").read_text())
     meta = st_metadata(d / "vallum-injection.safetensors")
@@ -77,10 +82,28 @@ def main():
         kind = "recall" if m["positives"] == m["n"] else ("FPR" if m["positives"] == 0 else "recall")
         thr_rows.append(f"| {f.removesuffix('.jsonl')} | {kind} | " + " | ".join(cells) + " |")
 
+    compare = ""
+    if a.baseline and a.baseline.exists():
+        old = json.loads(a.baseline.read_text())["results"]
+        lines = []
+        for f, desc in SETS:
+            m, o = metrics["results"].get(f), old.get(f)
+            if not m or not o:
+                continue
+            key = "fpr" if m["positives"] == 0 else "recall"
+            lines.append(f"| {desc} | {key if key == 'recall' else 'FPR'} | {pct(o['at_0.5'].get(key))} "
+                         f"| {pct(m['at_0.5'].get(key))} | {pct(o['at_0.9'].get(key))} | {pct(m['at_0.9'].get(key))} |")
+            if m["positives"] and m["positives"] < m["n"]:
+                lines.append(f"| {desc} | FPR | {pct(o['at_0.5'].get('fpr'))} | {pct(m['at_0.5'].get('fpr'))} "
+                             f"| {pct(o['at_0.9'].get('fpr'))} | {pct(m['at_0.9'].get('fpr'))} |")
+        compare = (f"\n## {a.baseline_name} vs {name}\n\n"
+                   f"Same held-out sets (v1 was evaluated with `--max-long-docs 60`), max over windows.\n\n"
+                   f"| set | metric | {a.baseline_name} @0.5 | {name} @0.5 | {a.baseline_name} @0.9 | {name} @0.9 |\n"
+                   "|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
     files = "\n".join(f"| {k} | {v['rows']} | {v['positives']} | `{v['sha256']}` |"
                       for k, v in sorted(manifest["files"].items()))
     sources = "\n".join(f"| `{k}` | `{v}` |" for k, v in manifest["sources"].items())
-    card = f"""# vallum-injection-v1 — model card
+    card = f"""# {name} — model card
 
 Prompt-injection and jailbreak classifier for Vallum. Output: calibrated P(injection) per window
 of at most {metrics['window_tokens']} tokens (overlap {metrics['stride_tokens']}); Vallum takes the max over windows.

@@ -105,11 +105,19 @@ def norm_key(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
-def row(text: str, label: int, source: str, span=None) -> dict:
+def row(text: str, label: int, source: str, span=None, weight: float = 1.0) -> dict:
     r = {"text": text, "label": int(label), "source": source}
     if span is not None:
         r["span"] = list(span)
+    if weight != 1.0:
+        r["weight"] = weight
     return r
+
+
+# Loss weight of the v2 hard negatives: benign texts that use attack vocabulary
+# (override, ignore, admin, mode, system prompt ...) in its ordinary meaning.
+HARD_NEGATIVE_WEIGHT = 2.0
+HARD_NEGATIVE_SOURCES = ("gen2-request", "gen2-edit-instruction", "gen2-sentence-")
 
 
 # --------------------------------------------------------------------------------------
@@ -209,7 +217,8 @@ def load_pyrit(root: Path) -> dict[str, list[dict]]:
 # training and validation, "heldout" is only ever used for evaluation.
 # --------------------------------------------------------------------------------------
 
-from generate_benign import generate  # noqa: E402  (same folder)
+# generate_benign (same folder) imports faker: it is imported in main(), once the verified
+# faker wheel is on sys.path.
 
 
 def embed_injections(docs: list[str], injections: list[str], rng: random.Random, source: str) -> list[dict]:
@@ -239,6 +248,7 @@ def main() -> None:
 
     srcs = fetch(args.cache)
     sys.path.insert(0, str(srcs["faker"]))  # the verified faker wheel
+    from generate_benign import generate, generate_extra  # noqa: PLC0415
 
     splits: dict[str, list[dict]] = {}
 
@@ -272,6 +282,21 @@ def main() -> None:
     splits["test_long_docs"] = [row(d, 0, "gen-doc-heldout") for d in gen["docs_heldout"]]
     splits["test_embedded"] = embed_injections(gen["docs_heldout_emb"], test_inj, rng,
                                                "gen-doc-heldout+test-injection")
+
+    # v2 material (train family, own generators: every file above stays as in v1).
+    extra = generate_extra(args.seed)
+
+    def hard(src: str) -> float:
+        return HARD_NEGATIVE_WEIGHT if src.startswith(HARD_NEGATIVE_SOURCES) else 1.0
+
+    splits["train"] += [row(t, 0, s, weight=hard(s)) for s, t in extra["train"]]
+    splits["val"] += [row(t, 0, s) for s, t in extra["val"]]
+    rng2 = random.Random(args.seed + 2)
+    docs2 = extra["docs_train"]
+    n_emb2 = len(docs2) // 3
+    splits["train"] += [row(d, 0, "gen2-doc") for d in docs2[n_emb2:]]
+    splits["train"] += embed_injections(docs2[:n_emb2], train_inj, rng2, "gen2-doc+injection")
+    splits["val"] += [row(d, 0, "gen2-doc") for d in extra["docs_val"]]
 
     # Deduplicate: a text (normalised) appears once, in the first of: tests, val, train.
     order = sorted(k for k in splits if k.startswith("test")) + ["val", "train"]

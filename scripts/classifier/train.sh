@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Full, reproducible training of Vallum's injection classifier (not run in CI: ~30 min on
-# 2 CPU cores). One command:
+# Full, reproducible training of Vallum's injection classifier (not run in CI: about an hour
+# on 2 CPU cores). One command:
 #
 #   scripts/classifier/train.sh
 #
@@ -10,11 +10,14 @@
 # 3. trains in candle (vallum-train train: layers 0-4 frozen, layer 5 + head fine-tuned, AdamW,
 #    fixed seed), calibrates on the validation split (Platt scaling folded into the head)
 # 4. evaluates on the in-distribution test splits and held-out benign sets (vallum-train eval)
-# 5. writes crates/vallum-classifier/models/vallum-injection-v1/{vallum-injection.safetensors,
-#    SHA256,metrics.json,dataset-manifest.json,MODEL_CARD.md} and refreshes the parity fixture.
+# 5. writes crates/vallum-classifier/models/$NAME/{vallum-injection.safetensors,
+#    SHA256,metrics.json,dataset-manifest.json,MODEL_CARD.md} and refreshes the parity fixture;
+#    the model card compares the new metrics with the previous model's ($BASELINE).
 #
 # Environment: VALLUM_TRAIN_DIR (work folder, default target/vallum-classifier),
-# THREADS (default 2), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override hyper-parameters.
+# THREADS (default 2), NAME (default vallum-injection-v2), BASELINE (default
+# vallum-injection-v1), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override
+# hyper-parameters.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,8 +28,10 @@ FIRST_LAYER=${FIRST_LAYER:-5}
 EPOCHS=${EPOCHS:-2}
 LR=${LR:-2e-4}
 MAX_WINDOWS=${MAX_WINDOWS:-6}
-NAME=vallum-injection-v1
+NAME=${NAME:-vallum-injection-v2}
+BASELINE=${BASELINE:-vallum-injection-v1}
 MODEL_SRC=$ROOT/crates/vallum-classifier/models/$NAME
+BASELINE_METRICS=$ROOT/crates/vallum-classifier/models/$BASELINE/metrics.json
 BASE=$WORK/base
 VENV=$ROOT/.venv-train
 mkdir -p "$WORK"
@@ -60,5 +65,9 @@ cp "$WORK/data/manifest.json" "$MODEL_SRC/dataset-manifest.json"
 "$VENV/bin/python" scripts/classifier/parity_reference.py --base "$BASE" \
   --trained "$MODEL_SRC/vallum-injection.safetensors" \
   --out crates/vallum-classifier/tests/fixtures/parity.json
-"$VENV/bin/python" scripts/classifier/model_card.py --model-dir "$MODEL_SRC" --train-log "$WORK/train.log"
+card_args=(--model-dir "$MODEL_SRC" --train-log "$WORK/train.log")
+if [ -f "$BASELINE_METRICS" ] && [ "$BASELINE" != "$NAME" ]; then
+  card_args+=(--baseline "$BASELINE_METRICS" --baseline-name "$BASELINE")
+fi
+"$VENV/bin/python" scripts/classifier/model_card.py "${card_args[@]}"
 echo "done: $MODEL_SRC (rebuild the crate: the SHA256 pin is compiled in)"

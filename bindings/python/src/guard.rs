@@ -186,6 +186,22 @@ impl PyGuard {
         })
     }
 
+    /// Scans a pyarrow array of strings (`string`, `large_string` or `string_view`; a
+    /// `ChunkedArray` chunk by chunk) where it lies in memory, with the GIL released and
+    /// the rows spread over every core. Returns a struct array, one row per input row (null
+    /// where the input is null): `verdict`, `score` and `findings` (a list of `category`,
+    /// `kind`, `rule`, `start`, `end`, `score`, `action`; code-point offsets). For Spark's
+    /// `mapInArrow` and other Arrow pipelines; see `vallum.spark`.
+    #[pyo3(signature = (array, direction = "input"))]
+    fn scan_arrow<'py>(
+        &self,
+        array: &Bound<'py, PyAny>,
+        direction: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let direction = parse_direction(direction)?;
+        crate::arrow::scan_arrow(&self.guard, array, direction)
+    }
+
     /// `scan_input` on a worker thread: returns an awaitable (an `asyncio.Future`) and never
     /// blocks the event loop.
     fn scan_input_async<'py>(

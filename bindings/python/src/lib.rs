@@ -6,6 +6,7 @@
 //! scan and maps core errors to the `VallumError` hierarchy.
 #![deny(missing_docs)]
 
+mod arrow;
 mod asyncio;
 mod error;
 mod guard;

@@ -68,7 +68,7 @@ fn verdict_name(py: Python<'_>, v: Verdict) -> Bound<'_, PyString> {
 
 /// The shortest decimal that reads back as this `f32`, as a Python float (`0.9`, not
 /// `0.8999999761581421`).
-fn py_float(x: f32) -> f64 {
+pub(crate) fn py_float(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
 

@@ -34,6 +34,18 @@ pub struct Example {
     /// Byte span of the injected part of an otherwise benign document.
     #[serde(default)]
     pub span: Option<(usize, usize)>,
+    /// Weight of this example's windows in the loss (hard negatives get more than 1).
+    #[serde(default = "unit_weight", skip_serializing_if = "is_unit_weight")]
+    pub weight: f32,
+}
+
+fn unit_weight() -> f32 {
+    1.0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, clippy::float_cmp)] // serde's signature; exact 1.0
+fn is_unit_weight(w: &f32) -> bool {
+    *w == 1.0
 }
 
 /// Reads a JSONL file of [`Example`]s.
@@ -149,6 +161,8 @@ pub struct TrainWindow {
     pub label: f32,
     /// Index of its example.
     pub example: usize,
+    /// Loss weight (the example's `weight`).
+    pub weight: f32,
 }
 
 /// Cuts examples into labelled windows. For a document with an embedded injection
@@ -201,6 +215,11 @@ pub fn make_windows(
                 ids: seq,
                 label,
                 example: i,
+                weight: if ex.weight.is_finite() && ex.weight > 0.0 {
+                    ex.weight
+                } else {
+                    1.0
+                },
             });
         }
         if ws.len() > cfg.max_windows_per_example {
@@ -401,9 +420,10 @@ impl Trainer {
             .collect();
         let drop = Tensor::from_vec(drop, (idx.len(), h), &self.device)?;
         let labels: Vec<f32> = idx.iter().map(|&i| windows[i].label).collect();
-        let weights: Vec<f32> = labels
+        let weights: Vec<f32> = idx
             .iter()
-            .map(|&l| if l > 0.5 { self.cfg.pos_weight } else { 1.0 })
+            .zip(&labels)
+            .map(|(&i, &l)| windows[i].weight * if l > 0.5 { self.cfg.pos_weight } else { 1.0 })
             .collect();
         let labels = Tensor::from_vec(labels, idx.len(), &self.device)?;
         let weights = Tensor::from_vec(weights, idx.len(), &self.device)?;

@@ -172,6 +172,7 @@ fn examples() -> Vec<Example> {
             label: l,
             source: "test".into(),
             span: None,
+            weight: 1.0,
         })
         .collect()
 }

@@ -1,16 +1,19 @@
-//! `vallum`: scan text, files and JSONL datasets from the command line.
+//! `vallum`: scan text, files and datasets (JSONL, Parquet) from the command line, and
+//! check audit logs.
 //!
-//! Exit status: 0 when everything is allowed, 1 when something is flagged or blocked,
-//! 2 on an error (bad policy, unreadable file, input over the size limit, ...).
+//! Exit status: 0 when everything is allowed (or an audit log is intact), 1 when something
+//! is flagged or blocked (or an audit log is broken), 2 on an error (bad policy, unreadable
+//! file, input over the size limit, ...).
+
+mod audit;
+mod dataset;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
+use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use vallum::{Category, Direction, Finding, Guard, Policy, Report, Verdict};
 
@@ -24,6 +27,8 @@ struct Cli {
     /// Policy file (.toml or .json); the built-in default policy when absent.
     #[arg(long, global = true, value_name = "FILE")]
     policy: Option<PathBuf>,
+    #[command(flatten)]
+    audit: audit::AuditArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,33 +49,102 @@ enum Command {
         /// The file to scan; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
-    /// Scan a JSONL dataset line by line; writes one JSON report line per input line.
+    /// Scan a JSONL dataset line by line (a `.parquet` file is read as Parquet, the field
+    /// naming its column); writes one JSON report line per input line and a summary.
     ScanJsonl {
         /// The dataset (one JSON object per line).
         file: PathBuf,
         /// The field holding the text to scan.
         #[arg(long)]
         field: String,
-        /// Scan the texts as model output.
-        #[arg(long)]
-        output: bool,
-        /// Where to write the per-line reports (default: standard output).
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Write only lines that have findings.
-        #[arg(long)]
-        only_findings: bool,
-        /// Lines scanned together (in parallel across the cores).
-        #[arg(long, default_value_t = 512)]
-        batch: usize,
-        /// Hide the progress bar.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        dataset: DatasetArgs,
     },
+    /// Scan a string column of a Parquet file (snappy, zstd or uncompressed); writes one
+    /// JSON report line per row and a summary.
+    ScanParquet {
+        /// The Parquet file.
+        file: PathBuf,
+        /// The column holding the text to scan (a dotted path for nested columns).
+        #[arg(long, default_value = "text")]
+        column: String,
+        #[command(flatten)]
+        dataset: DatasetArgs,
+    },
+    /// Tamper-evident audit logs.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+/// Options shared by the dataset commands.
+#[derive(Args)]
+struct DatasetArgs {
+    /// Scan the texts as model output.
+    #[arg(long)]
+    output: bool,
+    /// Where to write the per-row reports (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Write only rows that have findings (and errors).
+    #[arg(long)]
+    only_findings: bool,
+    /// Also write the summary (counts per verdict, category and kind; throughput) here.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Rows per chunk handed to a worker.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Stop after this many rows (a later `--resume` goes on from there).
+    #[arg(long, value_name = "ROWS")]
+    limit: Option<u64>,
+    /// The checkpoint file (default: OUT.checkpoint; needs --out).
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+    /// Write a checkpoint at least every this many rows (and at least every 5 s).
+    #[arg(long, default_value_t = 100_000, value_name = "ROWS")]
+    checkpoint_rows: u64,
+    /// Go on from the checkpoint of an interrupted run: the output is cut back to what the
+    /// checkpoint covers and the input is read on from there.
+    #[arg(long)]
+    resume: bool,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl DatasetArgs {
+    fn options(self, input: PathBuf, format: dataset::Format, field: String) -> dataset::Options {
+        dataset::Options {
+            input,
+            format,
+            field,
+            direction: if self.output {
+                Direction::Output
+            } else {
+                Direction::Input
+            },
+            only_findings: self.only_findings,
+            batch: self.batch.max(1),
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+                .max(1),
+            progress: !self.quiet && io::stderr().is_terminal(),
+            out: self.out,
+            summary: self.summary,
+            checkpoint: self.checkpoint,
+            resume: self.resume,
+            checkpoint_rows: self.checkpoint_rows,
+            limit: self.limit,
+        }
+    }
 }
 
 /// An error worth exit status 2.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
@@ -91,42 +165,74 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<Verdict, Failure> {
+    if let Command::Audit(cmd) = cli.command {
+        return audit::run(cmd);
+    }
     let policy = match &cli.policy {
         Some(path) => Policy::from_path(path)?,
         None => Policy::default(),
     };
     let guard = Guard::from_policy(&policy)?;
+    let audited = cli.audit.open(&guard)?;
     match cli.command {
         Command::Scan {
             output,
             prompt,
             json,
             file,
-        } => scan_one(&guard, output, prompt.as_deref(), json, file.as_deref()),
+        } => scan_one(
+            &guard,
+            audited.as_ref(),
+            output,
+            prompt.as_deref(),
+            json,
+            file.as_deref(),
+        ),
         Command::ScanJsonl {
             file,
             field,
-            output,
-            out,
-            only_findings,
-            batch,
-            quiet,
+            dataset,
         } => {
-            let direction = if output {
-                Direction::Output
+            let format = if file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+            {
+                dataset::Format::Parquet
             } else {
-                Direction::Input
+                dataset::Format::Jsonl
             };
-            let opts = JsonlOptions {
-                field,
-                direction,
-                only_findings,
-                batch: batch.max(1),
-                progress: !quiet && io::stderr().is_terminal(),
-            };
-            scan_jsonl(&guard, &file, out.as_deref(), &opts)
+            scan_dataset(
+                &guard,
+                audited.as_ref(),
+                &dataset.options(file, format, field),
+            )
         }
+        Command::ScanParquet {
+            file,
+            column,
+            dataset,
+        } => scan_dataset(
+            &guard,
+            audited.as_ref(),
+            &dataset.options(file, dataset::Format::Parquet, column),
+        ),
+        Command::Audit(_) => unreachable!("handled above"),
     }
+}
+
+fn scan_dataset(
+    guard: &Guard,
+    audited: Option<&vallum_audit::AuditedGuard>,
+    opts: &dataset::Options,
+) -> Result<Verdict, Failure> {
+    let summary = dataset::scan(guard, audited, opts)?;
+    if summary.errors > 0 {
+        return Err(Failure(format!(
+            "{} of {} rows could not be scanned (see the error records)",
+            summary.errors, summary.rows
+        )));
+    }
+    Ok(summary.verdict())
 }
 
 fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>, Failure> {
@@ -146,6 +252,7 @@ fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>, Failure> {
 
 fn scan_one(
     guard: &Guard,
+    audited: Option<&vallum_audit::AuditedGuard>,
     output: bool,
     prompt: Option<&std::path::Path>,
     json: bool,
@@ -166,6 +273,9 @@ fn scan_one(
     };
     let report = guard.scan_bytes(&bytes, direction, prompt.as_deref())?;
     let text = std::str::from_utf8(&bytes).expect("scan_bytes checked the encoding");
+    if let Some(a) = audited {
+        a.record(&[(text, &report)], direction)?;
+    }
     let mut stdout = io::stdout().lock();
     if json {
         serde_json::to_writer(&mut stdout, &JsonReport::new(&report, None))?;
@@ -242,141 +352,4 @@ impl<'a> JsonReport<'a> {
             findings: &report.findings,
         }
     }
-}
-
-struct JsonlOptions {
-    field: String,
-    direction: Direction,
-    only_findings: bool,
-    batch: usize,
-    progress: bool,
-}
-
-#[derive(Default, Serialize)]
-struct Summary {
-    lines: usize,
-    allow: usize,
-    flag: usize,
-    block: usize,
-    errors: usize,
-    by_kind: std::collections::BTreeMap<String, usize>,
-}
-
-fn scan_jsonl(
-    guard: &Guard,
-    path: &std::path::Path,
-    out: Option<&std::path::Path>,
-    opts: &JsonlOptions,
-) -> Result<Verdict, Failure> {
-    let file =
-        File::open(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
-    let total = file.metadata().map_or(0, |m| m.len());
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut writer: Box<dyn Write> = match out {
-        Some(p) => {
-            Box::new(BufWriter::new(File::create(p).map_err(|e| {
-                Failure(format!("cannot write {}: {e}", p.display()))
-            })?))
-        }
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    let bar = if opts.progress {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
-            )
-            .expect("a valid progress template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let mut summary = Summary::default();
-    let mut worst = Verdict::Allow;
-    let mut line_no = 0usize;
-    let mut lines: Vec<(usize, String)> = Vec::with_capacity(opts.batch);
-    loop {
-        lines.clear();
-        let mut read = 0u64;
-        while lines.len() < opts.batch {
-            let mut line = String::new();
-            let n = reader
-                .read_line(&mut line)
-                .map_err(|e| Failure(format!("{}:{}: {e}", path.display(), line_no + 1)))?;
-            if n == 0 {
-                break;
-            }
-            read += n as u64;
-            line_no += 1;
-            if !line.trim().is_empty() {
-                lines.push((line_no, line));
-            }
-        }
-        if lines.is_empty() {
-            break;
-        }
-        let results: Vec<(usize, Result<Report, String>)> = lines
-            .par_iter()
-            .map(|(n, line)| (*n, scan_line(guard, line, &opts.field, opts.direction)))
-            .collect();
-        for (n, result) in results {
-            summary.lines += 1;
-            match result {
-                Ok(report) => {
-                    match report.verdict {
-                        Verdict::Allow => summary.allow += 1,
-                        Verdict::Flag => summary.flag += 1,
-                        Verdict::Block => summary.block += 1,
-                    }
-                    worst = worst.max(report.verdict);
-                    for f in &report.findings {
-                        *summary
-                            .by_kind
-                            .entry(format!("{}.{}", f.category, f.kind))
-                            .or_default() += 1;
-                    }
-                    if !opts.only_findings || !report.findings.is_empty() {
-                        serde_json::to_writer(&mut writer, &JsonReport::new(&report, Some(n)))?;
-                        writeln!(writer)?;
-                    }
-                }
-                Err(e) => {
-                    summary.errors += 1;
-                    serde_json::to_writer(
-                        &mut writer,
-                        &serde_json::json!({"line": n, "error": e}),
-                    )?;
-                    writeln!(writer)?;
-                }
-            }
-        }
-        bar.inc(read);
-    }
-    writer.flush()?;
-    bar.finish_and_clear();
-    eprintln!("{}", serde_json::to_string(&summary)?);
-    if summary.errors > 0 {
-        return Err(Failure(format!(
-            "{} of {} lines could not be scanned (see the error records)",
-            summary.errors, summary.lines
-        )));
-    }
-    Ok(worst)
-}
-
-fn scan_line(
-    guard: &Guard,
-    line: &str,
-    field: &str,
-    direction: Direction,
-) -> Result<Report, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let text = value
-        .get(field)
-        .ok_or_else(|| format!("no field `{field}`"))?
-        .as_str()
-        .ok_or_else(|| format!("field `{field}` is not a string"))?;
-    guard.scan(text, direction, None).map_err(|e| e.to_string())
 }

@@ -104,7 +104,10 @@ fn jsonl_dataset_reports_every_line_and_a_summary() {
     assert!(lines[2]["error"].as_str().unwrap().contains("no field"));
     let summary: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().next().unwrap()).unwrap();
-    assert_eq!(summary["lines"], 3);
+    assert_eq!(summary["rows"], 3);
+    assert_eq!(summary["errors"], 1);
+    assert_eq!(summary["flag"], 1);
+    assert_eq!(summary["by_category"]["pii"], 1);
     assert_eq!(summary["by_kind"]["pii.email"], 1);
 }
 

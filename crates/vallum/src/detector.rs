@@ -64,6 +64,12 @@ pub trait Detector: Send + Sync + fmt::Debug {
     fn max_window(&self) -> usize {
         0
     }
+
+    /// The SHA-256 (lowercase hex) of the model this detector runs, for detectors backed by
+    /// a model file (the classifier); `None` for the others. Audit logs record it.
+    fn model_sha256(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The guard's compiled rules, for detectors that scan text they derived.

@@ -674,7 +674,19 @@ impl Engine {
                         Matcher::Regex { window, .. } => {
                             let start = floor_boundary(hay, m.start().saturating_sub(*window));
                             let end = ceil_boundary(hay, m.end().saturating_add(*window));
-                            scratch.windows.push((idx, start, end));
+                            // A keyword that hits at every position (`AAAA…` for a run of
+                            // `a`) would push one window per byte: a recent window of the
+                            // same rule that this one overlaps grows instead (the merge
+                            // below would join them anyway), so memory stays bounded.
+                            let recent = scratch.windows.len().saturating_sub(RECENT_WINDOWS);
+                            match scratch.windows[recent..]
+                                .iter_mut()
+                                .rev()
+                                .find(|w| w.0 == idx && start <= w.2 && w.1 <= end)
+                            {
+                                Some(w) => (w.1, w.2) = (w.1.min(start), w.2.max(end)),
+                                None => scratch.windows.push((idx, start, end)),
+                            }
                         }
                     }
                 }
@@ -735,31 +747,48 @@ impl Engine {
         let Some((re, group)) = re.get() else {
             return;
         };
-        let input = Input::new(hay).range(range);
-        match group {
-            None => {
-                for m in re.find_iter(input) {
-                    if m.is_empty() {
-                        continue;
-                    }
-                    if let Some(hit) = self.confirm(idx, hay, Span::new(m.start(), m.end())) {
+        // A candidate the post-filters reject may hide an accepted match that starts inside
+        // it (`6789 4111 1111 1111 1111`: the first four groups fail Luhn, the card after
+        // them passes), so the search resumes one character after the rejected start. The
+        // bytes re-read that way are charged to a budget proportional to the range, which
+        // keeps the scan linear for unbounded patterns; once it is spent, the search
+        // resumes after the rejected candidate.
+        let mut budget = RETRY_FACTOR * range.len() + RETRY_SLACK;
+        let mut caps = group.map(|_| re.create_captures());
+        let mut at = range.start;
+        while at < range.end {
+            let input = Input::new(hay).range(at..range.end);
+            let (whole, span) = if let (Some(g), Some(caps)) = (group, caps.as_mut()) {
+                re.search_captures(&input, caps);
+                let Some(m) = caps.get_match() else {
+                    break;
+                };
+                (m.range(), caps.get_group(*g).map(|s| s.range()))
+            } else {
+                let Some(m) = re.search(&input) else {
+                    break;
+                };
+                (m.range(), Some(m.range()))
+            };
+            let after = if whole.is_empty() {
+                ceil_boundary(hay, whole.end + 1)
+            } else {
+                whole.end
+            };
+            at = match span.filter(|s| !s.is_empty()) {
+                Some(s) => match self.confirm(idx, hay, Span::new(s.start, s.end)) {
+                    Some(hit) => {
                         emit(hit);
+                        after
                     }
-                }
-            }
-            Some(g) => {
-                for caps in re.captures_iter(input) {
-                    let Some(s) = caps.get_group(*g) else {
-                        continue;
-                    };
-                    if s.is_empty() {
-                        continue;
+                    None if budget >= whole.len() => {
+                        budget -= whole.len();
+                        ceil_boundary(hay, whole.start + 1)
                     }
-                    if let Some(hit) = self.confirm(idx, hay, Span::new(s.start, s.end)) {
-                        emit(hit);
-                    }
-                }
-            }
+                    None => after,
+                },
+                None => after,
+            };
         }
     }
 
@@ -836,6 +865,14 @@ pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
     }
     i
 }
+
+/// How many of the last pushed regex windows a new window may be merged into.
+const RECENT_WINDOWS: usize = 8;
+
+/// Re-reading after rejected candidates (see `Engine::run_rule`): at most this many times
+/// the range, plus [`RETRY_SLACK`] bytes.
+const RETRY_FACTOR: usize = 4;
+const RETRY_SLACK: usize = 4096;
 
 /// The smallest char boundary at or after `i`.
 pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {

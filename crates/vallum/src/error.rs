@@ -53,7 +53,8 @@ pub enum BuildError {
         /// The compiler's message.
         message: String,
     },
-    /// The classifier model is installed but could not be loaded.
+    /// The classifier model is installed but could not be loaded, or the policy requires
+    /// it (`classifier.require_model`) and none is installed.
     #[error("classifier model: {0}")]
     Model(String),
 }

@@ -94,6 +94,17 @@ impl GuardBuilder {
         {
             detectors.push(d);
         }
+        #[cfg(not(feature = "classifier"))]
+        if self.builtin_detectors
+            && self.policy.detectors.classifier
+            && self.policy.classifier.require_model
+        {
+            return Err(BuildError::Model(
+                "the policy requires the classifier (`detectors.classifier = true`), but vallum \
+                 was built without its `classifier` feature"
+                    .to_owned(),
+            ));
+        }
         detectors.extend(self.detectors);
         Ok(Guard {
             inner: Arc::new(Inner {
@@ -237,6 +248,12 @@ impl Guard {
     /// The code detectors it runs, in order.
     pub fn detectors(&self) -> impl Iterator<Item = &dyn Detector> {
         self.inner.detectors.iter().map(|d| &**d)
+    }
+
+    /// The SHA-256 (lowercase hex) of the classifier model this guard runs, or `None` when
+    /// it runs none (the classifier is off or no model is installed).
+    pub fn model_sha256(&self) -> Option<&str> {
+        self.inner.detectors.iter().find_map(|d| d.model_sha256())
     }
 
     /// Scans text going into the model (a user prompt, a document, a tool result).

@@ -69,8 +69,13 @@ pub struct Detectors {
     pub secrets: bool,
     /// Rule-based prompt injection.
     pub injection: bool,
-    /// The transformer injection classifier (used when its model is installed). Off by
-    /// default for now: model v1 over-flags long benign documents (see its model card).
+    /// The transformer injection classifier, used when its model is installed (the guard
+    /// runs without it when none is). Off in the built-in default (see the model card's
+    /// known limits). A policy *source* that sets `classifier = true` explicitly also sets
+    /// `classifier.require_model`, so building a guard from it fails with
+    /// [`BuildError::Model`](crate::BuildError::Model) when no model is installed.
+    /// (Serialised only when it differs from the default.)
+    #[serde(skip_serializing_if = "is_classifier_default")]
     pub classifier: bool,
     /// Invisible and smuggled unicode.
     pub invisible_text: bool,
@@ -90,7 +95,7 @@ impl Default for Detectors {
             pii: true,
             secrets: true,
             injection: true,
-            classifier: false,
+            classifier: CLASSIFIER_DEFAULT,
             invisible_text: true,
             encoded: true,
             exfiltration: true,
@@ -98,6 +103,14 @@ impl Default for Detectors {
             prompt_leak: true,
         }
     }
+}
+
+/// `detectors.classifier` when a policy does not set it.
+const CLASSIFIER_DEFAULT: bool = false;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_classifier_default(on: &bool) -> bool {
+    *on == CLASSIFIER_DEFAULT
 }
 
 /// Input limits. Exceeding one is a typed error, never a silent truncation.
@@ -191,6 +204,11 @@ pub struct ClassifierSettings {
     pub device: String,
     /// CPU threads for inference; absent: the number of cores.
     pub threads: Option<usize>,
+    /// Building a guard fails ([`BuildError::Model`](crate::BuildError::Model)) when
+    /// `detectors.classifier` is on but no model is installed (or vallum was built without
+    /// the `classifier` feature). Off: the guard then runs without the classifier. Set by an
+    /// explicit `detectors.classifier = true` in a policy source.
+    pub require_model: bool,
 }
 
 impl Default for ClassifierSettings {
@@ -199,6 +217,7 @@ impl Default for ClassifierSettings {
             min_score: 0.5,
             device: "auto".to_owned(),
             threads: None,
+            require_model: false,
         }
     }
 }
@@ -274,20 +293,33 @@ pub fn default_threshold(category: Category) -> f32 {
 impl Policy {
     /// Parses a TOML policy.
     pub fn from_toml(src: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy = toml::from_str(src).map_err(|e| PolicyError::Syntax {
+        let mut policy: Policy = toml::from_str(src).map_err(|e| PolicyError::Syntax {
             format: "TOML",
             message: e.to_string().trim_end().to_owned(),
         })?;
+        if let Ok(table) = toml::from_str::<toml::Table>(src) {
+            let set = table
+                .get("detectors")
+                .and_then(|d| d.get("classifier"))
+                .and_then(toml::Value::as_bool);
+            policy.require_classifier_if(set);
+        }
         policy.validate()?;
         Ok(policy)
     }
 
     /// Parses a JSON policy.
     pub fn from_json(src: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy = serde_json::from_str(src).map_err(|e| PolicyError::Syntax {
+        let mut policy: Policy = serde_json::from_str(src).map_err(|e| PolicyError::Syntax {
             format: "JSON",
             message: e.to_string(),
         })?;
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(src) {
+            let set = value
+                .pointer("/detectors/classifier")
+                .and_then(serde_json::Value::as_bool);
+            policy.require_classifier_if(set);
+        }
         policy.validate()?;
         Ok(policy)
     }
@@ -306,6 +338,13 @@ impl Policy {
             Policy::from_json(&src)
         } else {
             Policy::from_toml(&src)
+        }
+    }
+
+    /// An explicit `detectors.classifier = true` in a source asks for the model.
+    fn require_classifier_if(&mut self, explicitly_set: Option<bool>) {
+        if explicitly_set == Some(true) {
+            self.classifier.require_model = true;
         }
     }
 

@@ -58,12 +58,7 @@ fn replacement(value: &str, kind: &str, settings: &Redaction) -> String {
         RedactionMode::Mask => "*".repeat(value.chars().count()),
         RedactionMode::Hash => {
             let key = settings.hash_key.as_deref().unwrap_or_default();
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
-            mac.update(kind.as_bytes());
-            mac.update(&[0]);
-            mac.update(value.as_bytes());
-            let tag = mac.finalize().into_bytes();
+            let tag = keyed_hash(key.as_bytes(), &[kind.as_bytes(), &[0], value.as_bytes()]);
             let hex = tag[..4].iter().fold(String::new(), |mut acc, b| {
                 use std::fmt::Write;
                 let _ = write!(acc, "{b:02x}");
@@ -72,6 +67,17 @@ fn replacement(value: &str, kind: &str, settings: &Redaction) -> String {
             format!("<{}:{hex}>", kind.to_ascii_uppercase())
         }
     }
+}
+
+/// HMAC-SHA-256 under `key` of the concatenation of `parts`: equal inputs get equal tags,
+/// and without the key a tag reveals nothing about its input. Redaction's `hash` mode and
+/// the audit log's input hashes use it.
+pub fn keyed_hash(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 /// Merges overlapping spans into a sorted list of disjoint spans.

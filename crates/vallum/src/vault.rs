@@ -1,6 +1,7 @@
 //! Anonymisation: stable placeholders for personal data and secrets, and the vault that
 //! puts the values back into the model's answer.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use regex_automata::meta;
@@ -75,6 +76,12 @@ impl Vault {
         let Ok(re) = meta::Regex::new(&pattern) else {
             return text.to_owned();
         };
+        // One lookup per placeholder found, not a walk over the vault (linear time).
+        let values: HashMap<&str, &str> = self
+            .entries
+            .iter()
+            .map(|(p, v)| (p.as_str(), v.as_str()))
+            .collect();
         let mut out = String::with_capacity(text.len());
         let mut cursor = 0;
         let mut caps = re.create_captures();
@@ -94,7 +101,7 @@ impl Vault {
                 "{}_{num}",
                 kind.to_ascii_uppercase().replace([' ', '-'], "_")
             );
-            if let Some((_, value)) = self.entries.iter().find(|(p, _)| *p == key) {
+            if let Some(value) = values.get(key.as_str()) {
                 out.push_str(&text[cursor..m.start()]);
                 out.push_str(value);
                 cursor = m.end();
@@ -115,6 +122,8 @@ pub(crate) fn anonymize(text: &str, findings: &[&Finding]) -> (String, Vault) {
     spans.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.span.end)));
     let mut vault = Vault::default();
     let mut counters: Vec<(String, usize)> = Vec::new();
+    // (kind, value) → index into the vault's entries: one lookup per finding.
+    let mut index: HashMap<(String, &str), usize> = HashMap::new();
     let mut out = String::with_capacity(text.len());
     let mut cursor = 0;
     for f in spans {
@@ -123,11 +132,8 @@ pub(crate) fn anonymize(text: &str, findings: &[&Finding]) -> (String, Vault) {
         }
         let value = &text[f.span];
         let kind = f.kind.to_ascii_uppercase();
-        let existing = vault.entries.iter().find(|(p, v)| {
-            p.rsplit_once('_').is_some_and(|(k, _)| k == kind) && v.as_str() == value
-        });
-        let placeholder = if let Some((p, _)) = existing {
-            p.clone()
+        let placeholder = if let Some(&i) = index.get(&(kind.clone(), value)) {
+            vault.entries[i].0.clone()
         } else {
             let n = if let Some((_, n)) = counters.iter_mut().find(|(k, _)| *k == kind) {
                 *n += 1;
@@ -137,6 +143,7 @@ pub(crate) fn anonymize(text: &str, findings: &[&Finding]) -> (String, Vault) {
                 1
             };
             let p = format!("{kind}_{n}");
+            index.insert((kind, value), vault.entries.len());
             vault
                 .entries
                 .push((p.clone(), Zeroizing::new(value.to_owned())));

@@ -389,10 +389,6 @@ fn needs_normalization(text: &str) -> bool {
 struct Unit<'a> {
     orig: Span,
     text: Cow<'a, str>,
-    letter: bool,
-    /// The script look-alike fold, when the unit is a single such letter.
-    script_fold: Option<char>,
-    has_latin: bool,
 }
 
 /// The normalised view of `text` (see the module docs).
@@ -409,7 +405,6 @@ pub fn normalize(text: &str) -> TextView<'_> {
         return TextView::identity(text);
     }
     let mut builder = TextView::builder(text);
-    let mut word: Vec<Unit<'_>> = Vec::new();
     // Units are gathered first: whether look-alike-only words fold depends on the whole
     // text (see `mostly_latin`).
     let mut units: Vec<Unit<'_>> = Vec::new();
@@ -420,9 +415,11 @@ pub fn normalize(text: &str) -> TextView<'_> {
         }
         let mut end = start + c.len_utf8();
         // A cluster: the base character and the combining marks after it (invisible
-        // characters between marks are dropped along the way).
+        // characters between marks are dropped along the way), counting characters that
+        // normalise to a mark (halfwidth `ﾞ` is U+3099): the view must cluster as a second
+        // pass over it would.
         while let Some(&(i, m)) = chars.peek() {
-            if is_combining_mark(m) || (is_invisible(m) && i > start) {
+            if is_combining_mark(m) || (is_invisible(m) && i > start) || decomposes_to_mark(m) {
                 chars.next();
                 end = i + m.len_utf8();
             } else {
@@ -431,16 +428,34 @@ pub fn normalize(text: &str) -> TextView<'_> {
         }
         units.push(normalize_cluster(text, Span::new(start, end)));
     }
-    let latin_text = mostly_latin(&units);
-    for unit in units {
-        if unit.letter {
-            word.push(unit);
-        } else {
-            flush_word(&mut builder, &mut word, latin_text);
-            builder.replace(unit.orig, &unit.text);
+    let folds = word_folds(&units, mostly_latin(&units));
+    // Words are runs of letters of the units' texts, as a second pass over the view sees
+    // them (a unit such as `℀` → `a/c` ends one word and starts another).
+    let mut word = 0;
+    let mut in_word = false;
+    let mut buf = String::new();
+    for unit in &units {
+        let mut folded = false;
+        buf.clear();
+        let mut chars = unit.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            let mut out = c;
+            if c.is_alphabetic() {
+                in_word = true;
+                if folds[word]
+                    && let Some(l) = script_fold(c, chars.peek().copied())
+                {
+                    out = l;
+                    folded = true;
+                }
+            } else if in_word {
+                word += 1;
+                in_word = false;
+            }
+            buf.push(out);
         }
+        builder.replace(unit.orig, if folded { &buf } else { &unit.text });
     }
-    flush_word(&mut builder, &mut word, latin_text);
     builder.finish()
 }
 
@@ -453,9 +468,6 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
         return Unit {
             orig,
             text: Cow::Owned(l.to_string()),
-            letter: true,
-            script_fold: None,
-            has_latin: true,
         };
     }
     let simple = single
@@ -467,10 +479,20 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
     } else {
         let visible: String = cluster.chars().filter(|&c| !is_invisible(c)).collect();
         let decomposed: String = visible.nfkd().collect();
-        let latin = decomposed.chars().next().is_some_and(is_latin_base);
+        // Marks go from the Latin letter they sit on, whichever character of the
+        // decomposition that is (`℃` + U+0301 is `°C` + U+0301), and from a look-alike
+        // that folds to Latin below (`ɟ` + U+0301): else a second pass would strip them
+        // (the view must be idempotent).
+        let mut on_latin = false;
         let stripped: String = decomposed
             .chars()
-            .filter(|&m| !(latin && is_combining_mark(m)))
+            .filter(|&m| {
+                if is_combining_mark(m) {
+                    return !on_latin;
+                }
+                on_latin = is_latin_base(m) || latin_lookalike(m).is_some();
+                true
+            })
             .collect();
         let mut composed: String = stripped.nfc().collect();
         // NFKC can yield a Latin look-alike (e.g. from a styled letter): fold it too.
@@ -482,23 +504,53 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
         }
         Cow::Owned(composed)
     };
-    let letter = !normalized.is_empty() && normalized.chars().all(char::is_alphabetic);
-    let script_fold = if single {
-        let mut it = normalized.chars();
-        match (it.next(), it.next()) {
-            (Some(c), None) => script_lookalike(c),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    let has_latin = normalized.chars().any(|c| c.is_ascii_alphabetic());
     Unit {
         orig,
         text: normalized,
-        letter,
-        script_fold,
-        has_latin,
+    }
+}
+
+/// Whether `c` is not a combining mark but its compatibility decomposition starts with one.
+fn decomposes_to_mark(c: char) -> bool {
+    !c.is_ascii()
+        && is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes
+        && !is_combining_mark(c)
+        && c.nfkd().next().is_some_and(is_combining_mark)
+}
+
+/// The Latin letter a Cyrillic or Greek look-alike `c` folds to, unless a combining mark
+/// follows it (`next`): a second pass would see the pair as one cluster and not fold it.
+fn script_fold(c: char, next: Option<char>) -> Option<char> {
+    if next.is_some_and(is_combining_mark) {
+        return None;
+    }
+    script_lookalike(c)
+}
+
+/// Calls `f` with the letters of each word of the units' texts (a word is a run of
+/// alphabetic characters), as `(ASCII letters, Cyrillic/Greek look-alikes that can fold,
+/// other letters)`.
+fn for_each_word(units: &[Unit<'_>], mut f: impl FnMut(usize, usize, usize)) {
+    let (mut ascii, mut lookalike, mut other) = (0, 0, 0);
+    for unit in units {
+        let mut chars = unit.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if !c.is_alphabetic() {
+                if ascii + lookalike + other > 0 {
+                    f(ascii, lookalike, other);
+                }
+                (ascii, lookalike, other) = (0, 0, 0);
+            } else if c.is_ascii_alphabetic() {
+                ascii += 1;
+            } else if script_fold(c, chars.peek().copied()).is_some() {
+                lookalike += 1;
+            } else {
+                other += 1;
+            }
+        }
+    }
+    if ascii + lookalike + other > 0 {
+        f(ascii, lookalike, other);
     }
 }
 
@@ -510,46 +562,26 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
 /// again reaches the same decision: the view is idempotent.
 fn mostly_latin(units: &[Unit<'_>]) -> bool {
     let (mut latin, mut other) = (0usize, 0usize);
-    let mut word_start = 0;
-    for end in 0..=units.len() {
-        if end < units.len() && units[end].letter {
-            continue;
+    for_each_word(units, |ascii, lookalike, rest| {
+        if ascii > 0 {
+            latin += ascii + lookalike;
+            other += rest;
+        } else {
+            other += lookalike + rest;
         }
-        let word = &units[word_start..end];
-        let mixed = word.iter().any(|u| u.has_latin);
-        for u in word {
-            if mixed && u.script_fold.is_some() {
-                latin += 1;
-                continue;
-            }
-            for c in u.text.chars().filter(|c| c.is_alphabetic()) {
-                if c.is_ascii_alphabetic() {
-                    latin += 1;
-                } else {
-                    other += 1;
-                }
-            }
-        }
-        word_start = end + 1;
-    }
+    });
     latin >= other
 }
 
-fn flush_word(builder: &mut ViewBuilder<'_>, word: &mut Vec<Unit<'_>>, latin_text: bool) {
-    if word.is_empty() {
-        return;
-    }
-    let mixed = word.iter().any(|u| u.has_latin);
-    let all_lookalikes =
-        latin_text && word.len() >= 2 && word.iter().all(|u| u.script_fold.is_some());
-    let fold = mixed || all_lookalikes;
-    let mut buf = [0u8; 4];
-    for unit in word.drain(..) {
-        match unit.script_fold {
-            Some(l) if fold => builder.replace(unit.orig, l.encode_utf8(&mut buf)),
-            _ => builder.replace(unit.orig, &unit.text),
-        }
-    }
+/// Per word (in order): whether its Cyrillic/Greek look-alikes fold to Latin. They do in a
+/// word that has Latin letters, and in a word of at least two letters that are all
+/// look-alikes when the text is mostly Latin.
+fn word_folds(units: &[Unit<'_>], latin_text: bool) -> Vec<bool> {
+    let mut folds = Vec::new();
+    for_each_word(units, |ascii, lookalike, rest| {
+        folds.push(ascii > 0 || (latin_text && rest == 0 && lookalike >= 2));
+    });
+    folds
 }
 
 #[cfg(test)]

@@ -7,7 +7,11 @@
 //! vallum-train eval  --data DIR --base DIR --trained FILE --out FILE.json
 //!                    [--window 128] [--stride 32] [--threads N] [--files a,b,...]
 //!                    [--max-long-docs N]
+//! vallum-train windows --base DIR --trained FILE --file FILE.jsonl --out FILE.jsonl
+//!                    [--window 128] [--stride 32] [--threads N] [--limit N]
 //! ```
+//! `windows` writes every window's byte span, score and text, one JSON line per input text
+//! (for diagnosing which passages fire).
 //! `--base` is a folder with the base model's `model.safetensors`, `tokenizer.json` and
 //! `config.json` (what `scripts/classifier/install_model.sh` installs), checked against
 //! the built-in pins.
@@ -76,6 +80,7 @@ fn main() -> Res<()> {
     match cmd.as_str() {
         "train" => pool.install(|| train(&args)),
         "eval" => pool.install(|| eval(&args, threads)),
+        "windows" => pool.install(|| windows(&args, threads)),
         other => Err(format!("unknown command {other}").into()),
     }
 }
@@ -251,14 +256,12 @@ fn auc(scores: &[(f32, bool)]) -> Option<f64> {
     Some((rank_sum - (pos * (pos + 1)) as f64 / 2.0) / (pos * neg) as f64)
 }
 
-fn eval(args: &Args, threads: usize) -> Res<()> {
-    let data = args.path("data")?;
+/// Loads the trained file in `--trained` next to the base files in `--base`.
+fn load_for_eval(args: &Args, threads: usize) -> Res<(Classifier, PathBuf)> {
     let base = args.path("base")?;
     let trained = args.path("trained")?;
-    let out = args.path("out")?;
     let window: usize = args.get("window", vallum_classifier::DEFAULT_WINDOW_TOKENS)?;
     let stride: usize = args.get("stride", vallum_classifier::DEFAULT_STRIDE_TOKENS)?;
-    let max_long: usize = args.get("max-long-docs", usize::MAX)?;
     let (_, sha) = weights::read_pinned(&trained, None)?;
     let pins = ModelPins {
         trained_weights: sha,
@@ -273,7 +276,48 @@ fn eval(args: &Args, threads: usize) -> Res<()> {
         batch_size: 32,
         ..ClassifierOptions::default()
     };
-    let clf = Classifier::load_with_pins(&dir, &pins, opts)?;
+    Ok((Classifier::load_with_pins(&dir, &pins, opts)?, dir))
+}
+
+fn windows(args: &Args, threads: usize) -> Res<()> {
+    use std::io::Write;
+    let file = args.path("file")?;
+    let out = args.path("out")?;
+    let limit: usize = args.get("limit", usize::MAX)?;
+    let (clf, dir) = load_for_eval(args, threads)?;
+    let mut ex = read_jsonl(&file)?;
+    ex.truncate(limit);
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&out)?);
+    for (ci, chunk) in ex.chunks(64).enumerate() {
+        let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
+        for (i, (e, ws)) in chunk.iter().zip(clf.score_batch(&texts)?).enumerate() {
+            let wins: Vec<serde_json::Value> = ws
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "start": s.start, "end": s.end, "score": s.score,
+                        "text": e.text.get(s.start..s.end).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            let line = serde_json::json!({
+                "index": ci * 64 + i, "label": e.label, "source": e.source, "windows": wins,
+            });
+            writeln!(w, "{line}")?;
+        }
+    }
+    w.flush()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn eval(args: &Args, threads: usize) -> Res<()> {
+    let data = args.path("data")?;
+    let out = args.path("out")?;
+    let window: usize = args.get("window", vallum_classifier::DEFAULT_WINDOW_TOKENS)?;
+    let stride: usize = args.get("stride", vallum_classifier::DEFAULT_STRIDE_TOKENS)?;
+    let max_long: usize = args.get("max-long-docs", usize::MAX)?;
+    let (clf, dir) = load_for_eval(args, threads)?;
     let mut files: Vec<String> = match args.0.get("files") {
         Some(s) => s.split(',').map(str::to_owned).collect(),
         None => std::fs::read_dir(&data)?

@@ -51,12 +51,23 @@ fn installed(opts: &ClassifierOptions) -> Result<Option<Classifier>, BuildError>
     Ok(model)
 }
 
-/// The classifier detector when the policy enables it and a model is installed.
+/// The classifier detector when the policy enables it and a model is installed. No model
+/// installed: `Ok(None)`, or an error when the policy says `classifier.require_model`.
 pub(crate) fn detector(policy: &Policy) -> Result<Option<Arc<dyn Detector>>, BuildError> {
     if !policy.detectors.classifier {
         return Ok(None);
     }
-    Ok(installed(&options(policy))?.map(|model| {
+    let model = installed(&options(policy))?;
+    if model.is_none() && policy.classifier.require_model {
+        return Err(BuildError::Model(format!(
+            "the policy requires the classifier (`detectors.classifier = true`), but {} is not \
+             installed ($VALLUM_MODEL_DIR or the default folder); install it with \
+             scripts/classifier/install_model.sh, or leave `detectors.classifier` unset to use \
+             it only when installed",
+            vallum_classifier::MODEL_NAME
+        )));
+    }
+    Ok(model.map(|model| {
         Arc::new(ClassifierDetector {
             model,
             min_score: policy.classifier.min_score,
@@ -101,6 +112,10 @@ fn applies(input: &ScanInput<'_>) -> bool {
 impl Detector for ClassifierDetector {
     fn name(&self) -> &'static str {
         "classifier"
+    }
+
+    fn model_sha256(&self) -> Option<&str> {
+        Some(self.model.model_sha256())
     }
 
     fn scan(&self, input: &ScanInput<'_>, findings: &mut Vec<Finding>) -> Result<(), ScanError> {

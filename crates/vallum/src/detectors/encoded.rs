@@ -473,7 +473,14 @@ fn read_unicode_escapes(text: &str, start: usize) -> (usize, String, usize) {
     let mut units: Vec<u16> = Vec::new();
     let mut i = start;
     while i + 6 <= bytes.len() && bytes[i] == b'\\' && bytes[i + 1] == b'u' {
-        let Ok(v) = u16::from_str_radix(&text[i + 2..i + 6], 16) else {
+        // `get`: the four bytes may end inside a character (`\u00€`).
+        let Some(digits) = text.get(i + 2..i + 6) else {
+            break;
+        };
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            break;
+        }
+        let Ok(v) = u16::from_str_radix(digits, 16) else {
             break;
         };
         units.push(v);
