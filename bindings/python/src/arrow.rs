@@ -403,7 +403,9 @@ fn scan_array<'py>(
     let columns = detached(pa.py(), || {
         let texts: Vec<&str> = rows.iter().filter_map(|r| *r).collect();
         let reports = guard.scan_batch(&texts, direction)?;
-        Columns::build(&rows, &reports).map_err(crate::error::Error::Internal)
+        vallum::pool::BATCH
+            .install(|| Columns::build(&rows, &reports))
+            .map_err(crate::error::Error::Internal)
     })?;
     to_arrow(pa, &columns)
 }

@@ -9,7 +9,7 @@
 //! to await them).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -87,18 +87,12 @@ pub(crate) fn shutdown(py: Python<'_>) {
     py.detach(|| GATE.close());
 }
 
-fn pool() -> PyResult<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("vallum-async-{i}"))
-            .build()
-            .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(|e| VallumError::new_err(format!("cannot start the async scan threads: {e}")))
+/// The async scan threads: a process pool, so that a forked child starts its own.
+static POOL: vallum::pool::ProcessPool = vallum::pool::ProcessPool::new("vallum-async");
+
+fn pool() -> PyResult<std::sync::Arc<rayon::ThreadPool>> {
+    POOL.get()
+        .map_err(|e| VallumError::new_err(format!("cannot start the async scan threads: {e}")))
 }
 
 /// Starts `work` on the pool and returns an `asyncio.Future` of the running loop that

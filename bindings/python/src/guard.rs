@@ -177,11 +177,13 @@ impl PyGuard {
         let guard = &self.guard;
         detached(py, || {
             guard.scan_batch(&strs, direction).map(|reports| {
-                reports
-                    .into_par_iter()
-                    .zip(strs.par_iter())
-                    .map(|(r, t)| PyReport::from_core(t, r))
-                    .collect()
+                vallum::pool::BATCH.install(|| {
+                    reports
+                        .into_par_iter()
+                        .zip(strs.par_iter())
+                        .map(|(r, t)| PyReport::from_core(t, r))
+                        .collect()
+                })
             })
         })
     }

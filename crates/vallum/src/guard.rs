@@ -292,7 +292,8 @@ impl Guard {
         Ok(Report::from_findings(findings))
     }
 
-    /// Scans many texts, using the available cores; the classifier batches across them.
+    /// Scans many texts, using the available cores ([`pool::BATCH`](crate::pool::BATCH),
+    /// which a forked child process rebuilds); the classifier batches across them.
     pub fn scan_batch(
         &self,
         texts: &[&str],
@@ -301,6 +302,14 @@ impl Guard {
         for t in texts {
             self.check_size(t.len())?;
         }
+        crate::pool::BATCH.install(|| self.scan_batch_in_pool(texts, direction))
+    }
+
+    fn scan_batch_in_pool(
+        &self,
+        texts: &[&str],
+        direction: Direction,
+    ) -> Result<Vec<Report>, ScanError> {
         let views: Vec<TextView<'_>> = texts.par_iter().map(|t| normalize(t)).collect();
         let mut per_text: Vec<Vec<Finding>> = texts
             .par_iter()

@@ -29,6 +29,7 @@ mod error;
 mod guard;
 pub mod offsets;
 pub mod policy;
+pub mod pool;
 pub mod redact;
 mod report;
 mod span;
