@@ -221,7 +221,7 @@ pub fn scan_output(data: &[u8]) {
 }
 
 /// Reads fuzz bytes as a program that builds a text.
-struct Builder<'a> {
+pub struct Builder<'a> {
     data: &'a [u8],
     pos: usize,
     text: String,
@@ -232,7 +232,7 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(data: &'a [u8]) -> Builder<'a> {
+    pub fn new(data: &'a [u8]) -> Builder<'a> {
         Builder {
             data,
             pos: 0,
@@ -261,7 +261,7 @@ impl<'a> Builder<'a> {
 
     /// Runs the program: each op byte appends an atom, literal bytes, filler, or marks a
     /// cut (possibly inside a character, for `push_bytes`).
-    fn build(mut self) -> (String, Vec<usize>) {
+    pub fn build(mut self) -> (String, Vec<usize>) {
         while let Some(op) = self.byte() {
             if self.text.len() >= MAX_TEXT {
                 break;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind as AcMatchKind};
 use regex_automata::util::pool::Pool;
-use regex_automata::{Input, MatchKind, PatternSet, meta, util::syntax};
+use regex_automata::{Anchored, Input, MatchKind, PatternSet, meta, util::syntax};
 use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
 use vallum_rules::{Anchor, Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
 
@@ -747,47 +747,90 @@ impl Engine {
         let Some((re, group)) = re.get() else {
             return;
         };
-        // A candidate the post-filters reject may hide an accepted match that starts inside
-        // it (`6789 4111 1111 1111 1111`: the first four groups fail Luhn, the card after
-        // them passes), so the search resumes one character after the rejected start. The
-        // bytes re-read that way are charged to a budget proportional to the range, which
-        // keeps the scan linear for unbounded patterns; once it is spent, the search
-        // resumes after the rejected candidate.
+        // A candidate the post-filters reject may hide an accepted match inside it: a
+        // shorter one at the same start (`4111 1111 1111 1111 192.168.1.1`: the 4-4-4-4-3
+        // form fails Luhn, the 4-4-4-4 card before it passes), or one that starts later
+        // (`6789 4111 1111 1111 1111`: the first four groups fail Luhn, the card after them
+        // passes). So the search first looks for shorter matches anchored at the rejected
+        // start, then resumes one character after it. The bytes re-read that way are
+        // charged to a budget proportional to the range, which keeps the scan linear for
+        // unbounded patterns; once it is spent, the search resumes after the rejected
+        // candidate.
         let mut budget = RETRY_FACTOR * range.len() + RETRY_SLACK;
         let mut caps = group.map(|_| re.create_captures());
+        // The next match in `input`: its whole range and the range it reports (its group).
+        let mut search = |input: &Input<'_>| -> Option<(Range<usize>, Option<Range<usize>>)> {
+            if let (Some(g), Some(caps)) = (group, caps.as_mut()) {
+                re.search_captures(input, caps);
+                let m = caps.get_match()?;
+                Some((m.range(), caps.get_group(*g).map(|s| s.range())))
+            } else {
+                let m = re.search(input)?;
+                Some((m.range(), Some(m.range())))
+            }
+        };
+        // A match that reports no span (its group did not take part, as in the
+        // alternatives some rules have only to consume text another rule reads) is
+        // passed over, not retried.
+        let reported = |span: Option<Range<usize>>| span.filter(|s| !s.is_empty());
+        let confirm = |s: Range<usize>| self.confirm(idx, hay, Span::new(s.start, s.end));
         let mut at = range.start;
         while at < range.end {
-            let input = Input::new(hay).range(at..range.end);
-            let (whole, span) = if let (Some(g), Some(caps)) = (group, caps.as_mut()) {
-                re.search_captures(&input, caps);
-                let Some(m) = caps.get_match() else {
-                    break;
-                };
-                (m.range(), caps.get_group(*g).map(|s| s.range()))
-            } else {
-                let Some(m) = re.search(&input) else {
-                    break;
-                };
-                (m.range(), Some(m.range()))
+            let Some((whole, span)) = search(&Input::new(hay).range(at..range.end)) else {
+                break;
             };
             let after = if whole.is_empty() {
                 ceil_boundary(hay, whole.end + 1)
             } else {
                 whole.end
             };
-            at = match span.filter(|s| !s.is_empty()) {
-                Some(s) => match self.confirm(idx, hay, Span::new(s.start, s.end)) {
-                    Some(hit) => {
-                        emit(hit);
-                        after
-                    }
-                    None if budget >= whole.len() => {
-                        budget -= whole.len();
-                        ceil_boundary(hay, whole.start + 1)
-                    }
-                    None => after,
-                },
-                None => after,
+            let Some(span) = reported(span) else {
+                at = after;
+                continue;
+            };
+            if let Some(hit) = confirm(span) {
+                emit(hit);
+                at = after;
+                continue;
+            }
+            // Shorter matches at the same start, longest first. Look-around assertions
+            // still see the bytes past the shortened range, as in the full search.
+            let mut end = whole.end;
+            let mut accepted = None;
+            loop {
+                let shorter = floor_boundary(hay, end - 1);
+                if shorter <= whole.start || budget < end - whole.start {
+                    break;
+                }
+                budget -= end - whole.start;
+                let input = Input::new(hay)
+                    .range(whole.start..shorter)
+                    .anchored(Anchored::Yes);
+                let Some((w, s)) = search(&input).filter(|(w, _)| !w.is_empty()) else {
+                    break;
+                };
+                end = w.end;
+                let Some(s) = reported(s) else {
+                    break;
+                };
+                // A shorter reading is a whole token before other text (`… 1111` before
+                // ` 192`), not a cut word: `pas` is no reading of a rejected `pass`.
+                if splits_word(hay, s.end) {
+                    continue;
+                }
+                if let Some(hit) = confirm(s) {
+                    accepted = Some(hit);
+                    break;
+                }
+            }
+            at = if let Some(hit) = accepted {
+                emit(hit);
+                end
+            } else if budget >= whole.len() {
+                budget -= whole.len();
+                ceil_boundary(hay, whole.start + 1)
+            } else {
+                after
             };
         }
     }
@@ -864,6 +907,13 @@ pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// Whether `at` lies between two letters or digits of `hay` (inside a word).
+fn splits_word(hay: &str, at: usize) -> bool {
+    let before = hay[..at].chars().next_back();
+    let after = hay[at..].chars().next();
+    matches!((before, after), (Some(b), Some(a)) if b.is_alphanumeric() && a.is_alphanumeric())
 }
 
 /// How many of the last pushed regex windows a new window may be merged into.
