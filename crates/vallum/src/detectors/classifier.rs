@@ -122,9 +122,10 @@ impl Detector for ClassifierDetector {
         if !applies(input) {
             return Ok(());
         }
-        let windows = self
-            .model
-            .score(input.view.as_str())
+        // On the process pool, as batches are: candle's matrix products run on the rayon
+        // pool they are called from, and rayon's global pool does not survive a fork.
+        let windows = crate::pool::BATCH
+            .install(|| self.model.score(input.view.as_str()))
             .map_err(|e| ScanError::Model(e.to_string()))?;
         self.report(input, &windows, findings);
         Ok(())
