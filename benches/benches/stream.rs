@@ -1,6 +1,6 @@
 //! Criterion benches of streamed output scanning (see benches/RESULTS.md): a 10 MB answer
-//! pushed in 16-byte chunks against one `scan_output` of the same text, and the cost of
-//! one push.
+//! pushed in 16-byte chunks against one `scan_output` of the same text, the cost of one
+//! push, and a short answer streamed against a one-shot scan of it.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use std::hint::black_box;
@@ -68,5 +68,20 @@ fn per_push(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ten_megabytes, per_push);
+/// A short answer streamed (the stream opened, one push, finish) against a one-shot scan
+/// of it: what a chat application pays per streamed answer beyond the scan.
+fn short_answer(c: &mut Criterion) {
+    let guard = guard();
+    let answer = "Sure! The capital of France is Paris, and it has about two million people.";
+    let mut group = c.benchmark_group("stream_short_answer");
+    group.bench_function("one_shot", |b| {
+        b.iter(|| guard.scan_output(black_box(answer), None).unwrap());
+    });
+    group.bench_function("stream", |b| {
+        b.iter(|| stream_text(&guard, black_box(answer), 16));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ten_megabytes, per_push, short_answer);
 criterion_main!(benches);

@@ -1,5 +1,5 @@
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use vallum_rules::{Category, RuleSpec, ViewKind, builtin_packs};
@@ -7,6 +7,7 @@ use vallum_rules::{Category, RuleSpec, ViewKind, builtin_packs};
 use crate::detector::{RuleSet, ScanInput};
 use crate::engine::{Engine, RuleSource, Selector};
 use crate::error::{BuildError, PolicyError, ScanError};
+use crate::stream::StreamShared;
 use crate::vault::Vault;
 use crate::{
     Action, Detector, Direction, Finding, OutputStream, Policy, Report, TextView, normalize,
@@ -35,6 +36,8 @@ struct Inner {
     policy: Policy,
     rules: RuleSet,
     detectors: Vec<Arc<dyn Detector>>,
+    /// What every output stream shares, built for the first one.
+    stream_shared: OnceLock<Arc<StreamShared>>,
 }
 
 /// Configures and builds a [`Guard`].
@@ -111,6 +114,7 @@ impl GuardBuilder {
                 policy: self.policy,
                 rules: RuleSet { engine },
                 detectors,
+                stream_shared: OnceLock::new(),
             }),
         })
     }
@@ -254,6 +258,16 @@ impl Guard {
     /// it runs none (the classifier is off or no model is installed).
     pub fn model_sha256(&self) -> Option<&str> {
         self.inner.detectors.iter().find_map(|d| d.model_sha256())
+    }
+
+    /// What every output stream of this guard shares (the rules' reach with its keyword
+    /// automaton, the markdown reader): built once, for the first stream.
+    pub(crate) fn stream_shared(&self) -> Arc<StreamShared> {
+        Arc::clone(
+            self.inner
+                .stream_shared
+                .get_or_init(|| Arc::new(StreamShared::new(&self.inner.policy))),
+        )
     }
 
     /// Scans text going into the model (a user prompt, a document, a tool result).

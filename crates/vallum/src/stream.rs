@@ -66,9 +66,9 @@
 //! `canary`, `prompt_leak`): a detector of your own should not use those names.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use vallum_rules::{Direction as RuleDirection, RuleSpec, ViewKind, builtin_packs};
 
@@ -146,7 +146,8 @@ pub struct OutputStream {
     left: usize,
     /// The stream scans again once it reaches this length.
     next_scan: usize,
-    reach: RuleReach,
+    /// What every stream of the guard shares (the rules' reach, the markdown reader).
+    shared: Arc<StreamShared>,
     /// Keyword hits whose rule may still match: (start, open until, reach before).
     hits: Vec<(usize, usize, usize)>,
     /// How far the text was searched for keywords.
@@ -159,7 +160,6 @@ pub struct OutputStream {
 }
 
 struct ExfilState {
-    detector: Exfiltration,
     prompt: PromptInfo,
     refs: RefState,
 }
@@ -203,7 +203,6 @@ impl OutputStream {
         let has = |name: &str| guard.detectors().any(|d| d.name() == name);
         let policy = guard.policy();
         let exfil = has(exfiltration::NAME).then(|| ExfilState {
-            detector: Exfiltration::new(policy),
             prompt: PromptInfo::new(prompt.as_deref()),
             refs: RefState::default(),
         });
@@ -225,7 +224,8 @@ impl OutputStream {
         } else {
             None
         };
-        let reach = RuleReach::new(policy);
+        let shared = guard.stream_shared();
+        let reach = &shared.reach;
         let detector_window = guard
             .detectors()
             .filter(|d| windowed(*d))
@@ -264,7 +264,7 @@ impl OutputStream {
             step,
             left,
             next_scan: hold + step,
-            reach,
+            shared,
             hits: Vec::new(),
             keywords_done: 0,
             exfil,
@@ -526,10 +526,10 @@ impl OutputStream {
     /// those whose rule may still match once more text arrives.
     fn track_keywords(&mut self) {
         let end = self.len();
-        if let Some(ac) = &self.reach.keywords {
+        if let Some(ac) = &self.shared.reach.keywords {
             let from = self
                 .keywords_done
-                .saturating_sub(self.reach.longest_keyword.saturating_sub(1))
+                .saturating_sub(self.shared.reach.longest_keyword.saturating_sub(1))
                 .max(self.base);
             let hay = &self.buf.as_bytes()[from - self.base..];
             for m in ac.find_overlapping_iter(hay) {
@@ -537,7 +537,7 @@ impl OutputStream {
                     continue;
                 }
                 let k = from + m.start();
-                let (before, after) = self.reach.per_keyword[m.pattern().as_usize()];
+                let (before, after) = self.shared.reach.per_keyword[m.pattern().as_usize()];
                 self.hits.push((k, k + after, before));
             }
         }
@@ -577,7 +577,7 @@ impl OutputStream {
         let mut outcome = None;
         if let Some(ex) = &self.exfil {
             let mut ex_found = Vec::new();
-            let out = ex.detector.analyze(
+            let out = self.shared.exfil.analyze(
                 md_text,
                 skip,
                 &ex.prompt,
@@ -734,6 +734,29 @@ impl OutputStream {
     }
 }
 
+/// What every output stream of a guard shares, built with its first stream.
+pub(crate) struct StreamShared {
+    reach: RuleReach,
+    exfil: Exfiltration,
+}
+
+impl StreamShared {
+    pub(crate) fn new(policy: &Policy) -> StreamShared {
+        StreamShared {
+            reach: RuleReach::new(policy),
+            exfil: Exfiltration::new(policy),
+        }
+    }
+}
+
+impl fmt::Debug for StreamShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamShared")
+            .field("reach", &self.reach)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How far rule matches reach around their keywords, from the rules' specs: what the
 /// stream must hold back for the rules.
 ///
@@ -837,9 +860,11 @@ impl RuleReach {
         let keywords = if keywords.is_empty() {
             None
         } else {
+            // A DFA: it is built once per guard and runs over every streamed byte.
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&keywords)
                 .ok()
         };
@@ -1025,7 +1050,7 @@ mod reach_tests {
         // The private-key rules' 9 KB windows only hold text after their keyword.
         eprintln!(
             "hold {} left {} step {} rules {}",
-            s.hold, s.left, s.step, s.reach.fixed
+            s.hold, s.left, s.step, s.shared.reach.fixed
         );
         assert!(
             s.hold <= 4096,
