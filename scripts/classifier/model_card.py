@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes MODEL_CARD.md for a trained Vallum injection classifier from metrics.json,
 dataset-manifest.json, the trained file's metadata and the training log; with --baseline
-(the previous model's metrics.json) it adds a comparison table.
+(the previous model's metrics.json) it adds a comparison table. The "Known limits" section is
+LIMITS.md in the model folder, written by hand.
 
     python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v2 \
         [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v1]
@@ -97,9 +98,12 @@ def main():
                 lines.append(f"| {desc} | FPR | {pct(o['at_0.5'].get('fpr'))} | {pct(m['at_0.5'].get('fpr'))} "
                              f"| {pct(o['at_0.9'].get('fpr'))} | {pct(m['at_0.9'].get('fpr'))} |")
         compare = (f"\n## {a.baseline_name} vs {name}\n\n"
-                   f"Same held-out sets (v1 was evaluated with `--max-long-docs 60`), max over windows.\n\n"
+                   f"Held-out sets of the same names (v1 was evaluated with `--max-long-docs 60`), max over windows.\n\n"
                    f"| set | metric | {a.baseline_name} @0.5 | {name} @0.5 | {a.baseline_name} @0.9 | {name} @0.9 |\n"
                    "|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+    # The known limits are the engineers' reading of the metrics: LIMITS.md beside the model.
+    limits_file = d / "LIMITS.md"
+    limits = limits_file.read_text().strip() + "\n" if limits_file.exists() else "* Not written up yet.\n"
     files = "\n".join(f"| {k} | {v['rows']} | {v['positives']} | `{v['sha256']}` |"
                       for k, v in sorted(manifest["files"].items()))
     sources = "\n".join(f"| `{k}` | `{v}` |" for k, v in manifest["sources"].items())
@@ -193,33 +197,10 @@ Recall (sets with injections) or false-positive rate (benign-only sets) at other
 `test_embedded` also reports the share of documents where the highest-scoring window overlaps
 the inserted injection: {pct(metrics['results'].get('test_embedded.jsonl', {}).get('span_hit_rate'))}.
 
+{compare}
 ## Known limits
 
-* **Long documents: fails the target.** On the held-out long benign documents every document
-  had at least one window over 0.5 (FPR 100%, 93% at 0.9). Scoring the held-out document
-  sentences one by one shows why: two templates carry the false positives — "Users can switch to
-  administrator mode from the settings page if their role allows it." (0.83) and "The committee
-  will disregard late submissions unless an extension was granted in writing." (0.61); every
-  held-out document repeats them. Documentation/policy prose about roles, modes and disregarding
-  things reads like an instruction override to this model. The embedded-injection recall (100%) is
-  inflated by the same windows: the top window overlaps the inserted injection in only 70% of
-  documents. Fix for v2: many more benign technical, legal and policy documents with such
-  vocabulary in training (generated with more template variety), and measuring long documents
-  per window rather than per document.
-* PII-bearing requests: 6% FPR at 0.5 on the held-out family (0.3% at 0.9).
-* "Ignore the typos"-style edit instructions: the held-out family collapsed to 6 unique texts
-  after deduplication (3 flagged); the number is not meaningful beyond "this is a weak spot".
-* English-centric: the base tokenizer is uncased English WordPiece; non-Latin scripts fall apart
-  into `[UNK]`/sub-pieces, so multilingual recall (yanismiraoui) is lower than English.
-* Short-text bias: training data are mostly single prompts; injections buried in long documents
-  are caught per window, and a window that is mostly benign text dilutes the mean-pooled signal.
-* Encoded or smuggled payloads (base64, homoglyphs, invisible characters) are not decoded here;
-  Vallum's rule packs and normalised views cover those.
-* Some jailbreaks that look like ordinary role-play or creative requests are missed; benign
-  requests that talk *about* injection or give meta-instructions are the main false positives.
-* Calibrated on the validation split's mix of sources; other distributions shift the
-  probabilities — tune the policy threshold on your own traffic.
-"""
+{limits}"""
     (d / "MODEL_CARD.md").write_text(card)
     print("wrote", d / "MODEL_CARD.md")
 
