@@ -294,10 +294,33 @@ fn excerpt(text: &str, f: &Finding) -> String {
     }
     let s = &text[f.span];
     let mut out: String = s.chars().take(60).flat_map(char::escape_debug).collect();
-    if s.chars().count() > 60 {
+    if s.chars().nth(60).is_some() {
         out.push('…');
     }
     out
+}
+
+/// A place in a text: byte offset, and 0-based line and column (in characters).
+#[derive(Default)]
+struct Position {
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+impl Position {
+    /// Moves forward to byte `to` (a char boundary at or after `self.offset`).
+    fn advance(&mut self, text: &str, to: usize) {
+        let skipped = &text[self.offset..to];
+        match skipped.rfind('\n') {
+            Some(last) => {
+                self.line += skipped.bytes().filter(|&b| b == b'\n').count();
+                self.column = skipped[last + 1..].chars().count();
+            }
+            None => self.column += skipped.chars().count(),
+        }
+        self.offset = to;
+    }
 }
 
 fn print_human(out: &mut impl Write, text: &str, report: &Report) -> io::Result<()> {
@@ -308,13 +331,14 @@ fn print_human(out: &mut impl Write, text: &str, report: &Report) -> io::Result<
         report.score,
         report.findings.len()
     )?;
+    let mut at = Position::default();
     for f in &report.findings {
-        let line = text[..f.span.start].matches('\n').count() + 1;
-        let col = text[..f.span.start]
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1;
+        // Findings are sorted by start, so the positions are found in one walk.
+        if f.span.start < at.offset {
+            at = Position::default();
+        }
+        at.advance(text, f.span.start);
+        let (line, col) = (at.line + 1, at.column + 1);
         writeln!(
             out,
             "  {:<6} {}/{} at {line}:{col} ({}..{}) score {:.2} rule {}  \"{}\"",

@@ -196,6 +196,45 @@ fn a_quarter_megabyte_of_each_awkward_character() {
     }
 }
 
+/// Markers that open something a detector parses (a comment, alt text, a tag, a LaTeX
+/// colour, a markdown reference, a chat delimiter, an escape), each repeated over a quarter
+/// megabyte and so never closed where expected. A detector that searches from each marker
+/// to the end of the text takes quadratic time here (the `<!--`, `![`, `\color`, `]: #` and
+/// nested hidden-element walks once did).
+#[test]
+fn a_quarter_megabyte_of_each_construct_opener() {
+    let g = guard();
+    for marker in [
+        "<!--",
+        "![a",
+        "![a](x) ",
+        "\\color{white}x",
+        "\\textcolor{white}{",
+        "[x]: # a ",
+        "[x]: <> a ",
+        "<p hidden>a",
+        "<div style=\"display:none\">a",
+        "<img alt=\"a\" ",
+        "<|im_start|>",
+        "<<SYS>>",
+        "[INST]",
+        "a.b",
+        "\"description\": \"",
+        "description: ",
+        "<IMPORTANT>",
+        "base64,",
+        "\\u0041",
+        "%41",
+        "&#x41;",
+        "```\n",
+        "[a]: http://x.example/ ",
+        "http://a.example/?x=",
+    ] {
+        let text = marker.repeat((1 << 18) / marker.len());
+        timed(&format!("256KiB of {marker:?}"), || scan_both(g, &text));
+    }
+}
+
 #[test]
 fn a_million_zero_width_characters() {
     let g = guard();

@@ -28,6 +28,10 @@ pub(crate) const NAME: &str = "hidden_carriers";
 const CONTENT_LIMIT: usize = 16 * 1024;
 /// Longest tag looked at, in bytes.
 const TAG_LIMIT: usize = 4096;
+/// Longest image alt text looked at, in bytes.
+const ALT_LIMIT: usize = 1024;
+/// Longest LaTeX colour argument looked at, in bytes.
+const COLOR_LIMIT: usize = 64;
 /// Added to the score of an instruction found in hidden text.
 const HIDDEN_BOOST: f32 = 0.2;
 
@@ -244,14 +248,16 @@ fn element_content(text: &str, name: &str, open_end: usize) -> (Span, usize) {
 }
 
 /// Every carrier of `text`. Each kind is found with `memmem` / `memchr` on a byte it must
-/// contain, so text without `<`, `![`, `\\color` or `]: ` costs a few fast passes.
+/// contain, so text without `<`, `![`, `\\color` or `]: ` costs a few fast passes. Every
+/// search after a marker is bounded or resumes where the previous carrier ended, so the
+/// whole walk is linear in the text, even for a text made of markers.
 fn carriers(text: &str) -> Vec<Carrier> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    for at in memmem::find_iter(bytes, "<!--") {
-        let end = text[at + 4..]
-            .find("-->")
-            .map_or(text.len(), |e| at + 4 + e + 3);
+    // HTML comments do not nest: the next one starts after this one's `-->`.
+    let mut from = 0;
+    while let Some(at) = memmem::find(&bytes[from..], b"<!--").map(|p| from + p) {
+        let end = memmem::find(&bytes[at + 4..], b"-->").map_or(text.len(), |e| at + 4 + e + 3);
         let content_end = if text[..end].ends_with("-->") {
             end - 3
         } else {
@@ -263,12 +269,18 @@ fn carriers(text: &str) -> Vec<Carrier> {
             content: Span::new(at + 4, content_end),
             what: "an HTML comment",
         });
+        from = end;
     }
-    for at in memmem::find_iter(bytes, "![") {
-        let Some(close) = text[at + 2..].find(']').map(|e| at + 2 + e) else {
+    // Image alt text: at most ALT_LIMIT bytes to the `]`. An image inside an accepted
+    // alt text is part of that text already.
+    let mut from = 0;
+    while let Some(at) = memmem::find(&bytes[from..], b"![").map(|p| from + p) {
+        from = at + 2;
+        let window = &bytes[at + 2..(at + 2 + ALT_LIMIT + 1).min(bytes.len())];
+        let Some(close) = memchr::memchr(b']', window).map(|e| at + 2 + e) else {
             continue;
         };
-        if close - at > 1024 || !text[close..].starts_with("](") {
+        if !text[close..].starts_with("](") {
             continue;
         }
         out.push(Carrier {
@@ -276,34 +288,43 @@ fn carriers(text: &str) -> Vec<Carrier> {
             content: Span::new(at + 2, close),
             what: "image alt text",
         });
+        from = close + 1;
     }
     for needle in ["\\color{", "\\textcolor{"] {
-        for at in memmem::find_iter(bytes, needle) {
+        let mut from = 0;
+        while let Some(at) = memmem::find(&bytes[from..], needle.as_bytes()).map(|p| from + p) {
             let arg_at = at + needle.len();
-            let Some(arg_end) = text[arg_at..].find('}').map(|e| arg_at + e) else {
+            from = arg_at;
+            let arg = &bytes[arg_at..(arg_at + COLOR_LIMIT).min(bytes.len())];
+            let Some(arg_end) = memchr::memchr(b'}', arg).map(|e| arg_at + e) else {
                 continue;
             };
             let color = text[arg_at..arg_end].trim().to_ascii_lowercase();
             if !matches!(color.as_str(), "white" | "#fff" | "#ffffff" | "transparent") {
                 continue;
             }
-            let rest = &text[arg_end + 1..];
-            let stop = rest.find(['$', '\n']).unwrap_or(rest.len());
-            let end = clamp_end(text, arg_end + 1, arg_end + 1 + stop);
+            let limit = clamp_end(text, arg_end + 1, text.len());
+            let stop = memchr::memchr2(b'$', b'\n', &bytes[arg_end + 1..limit])
+                .map_or(limit, |p| arg_end + 1 + p);
             out.push(Carrier {
-                span: Span::new(at, end),
-                content: Span::new(arg_end + 1, end),
+                span: Span::new(at, stop),
+                content: Span::new(arg_end + 1, stop),
                 what: "white LaTeX text",
             });
+            from = stop.max(from);
         }
     }
     for needle in ["]: #", "]: <>"] {
-        for at in memmem::find_iter(bytes, needle) {
+        // One markdown comment per line: the rest of a line is skipped after its first
+        // marker, whether or not the line is a comment.
+        let mut from = 0;
+        while let Some(at) = memmem::find(&bytes[from..], needle.as_bytes()).map(|p| from + p) {
             let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+            let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |p| at + p);
+            from = line_end;
             if !text[line_start..at].trim_start().starts_with('[') {
                 continue;
             }
-            let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |p| at + p);
             let rest_at = at + needle.len();
             let rest = text[rest_at..line_end].trim();
             if rest.is_empty() {
@@ -334,8 +355,11 @@ fn tag_has_attributes_of_interest(tag: &[u8]) -> bool {
 /// Carriers in HTML tags: alt / title / aria-label values and hidden elements.
 fn tag_carriers(text: &str, out: &mut Vec<Carrier>) {
     let bytes = text.as_bytes();
+    // Tags inside a hidden element are part of its content, which is scanned as a whole:
+    // they are not parsed again (nested hidden elements would make the walk quadratic).
+    let mut skip_to = 0;
     for open in memchr::memchr_iter(b'<', bytes) {
-        if !bytes.get(open + 1).is_some_and(u8::is_ascii_alphabetic) {
+        if open < skip_to || !bytes.get(open + 1).is_some_and(u8::is_ascii_alphabetic) {
             continue;
         }
         let limit = (open + TAG_LIMIT).min(bytes.len());
@@ -375,6 +399,7 @@ fn tag_carriers(text: &str, out: &mut Vec<Carrier>) {
                 content,
                 what,
             });
+            skip_to = end;
         }
     }
 }
