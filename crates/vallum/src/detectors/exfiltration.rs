@@ -207,6 +207,10 @@ impl Exfiltration {
             Parser::new_with_broken_link_callback(text, options, Some(callback)).into_offset_iter();
         let mut link_depth = 0usize;
         let mut code_depth = 0usize;
+        // Uses resolved by a definition further on in this text: their finding lies at the
+        // definition, which a stream may not decide in this slice, so they are remembered
+        // like unresolved uses.
+        let mut resolved_later: Vec<(String, bool, usize)> = Vec::new();
         let mut text_run: Option<Range<usize>> = None;
         let mut html_run: Option<Range<usize>> = None;
         while let Some((event, range)) = iter.next() {
@@ -255,6 +259,7 @@ impl Exfiltration {
                                 && d.start > span.start
                             {
                                 span = d;
+                                resolved_later.push((label, image, range.start));
                             }
                         }
                     }
@@ -313,6 +318,7 @@ impl Exfiltration {
             ));
         }
         drop(iter);
+        broken.extend(resolved_later);
         outcome.uses = broken;
         outcome
     }
