@@ -2,14 +2,17 @@
 //! reports and releases what `redact` returns.
 
 use std::fmt::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use vallum::{
-    Category, Direction, Finding, Guard, OutputStream, Policy, ScanError, Verdict, canary,
-};
+use vallum::{Category, Guard, OutputStream, Policy, ScanError, Verdict, canary};
+
+#[path = "../../../fuzz/checks.rs"]
+#[allow(dead_code)] // the other fuzz targets' checks are used by tests/fuzz_regressions.rs
+mod checks;
 
 fn guard() -> Guard {
     static GUARD: OnceLock<Guard> = OnceLock::new();
@@ -93,63 +96,16 @@ fn long_text() -> &'static (String, Option<String>) {
     })
 }
 
-fn key(f: &Finding) -> (Category, String, String, usize, usize, u32, String) {
-    (
-        f.category,
-        f.kind.to_string(),
-        f.rule.to_string(),
-        f.span.start,
-        f.span.end,
-        f.score.to_bits(),
-        f.action.as_str().to_owned(),
-    )
-}
-
 /// Streams `text` cut at `cuts` (byte offsets, any order, may split characters) through
-/// `push_bytes`, and checks it against the one-shot scan.
+/// `push_bytes`, and checks it against the one-shot scan with the fuzz target's check.
 fn check(guard: &Guard, text: &str, prompt: Option<&str>, cuts: &[usize], name: &str) {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (text.len() + 1)).collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut stream = guard.output_stream(prompt);
-    let mut shown = String::new();
-    let mut from = 0;
-    for &c in cuts.iter().chain(std::iter::once(&text.len())) {
-        shown += &stream.push_bytes(&text.as_bytes()[from..c]).unwrap();
-        from = c;
-    }
-    shown += &stream.finish().unwrap();
-    let streamed = stream.report();
-    let one_shot = guard.scan_output(text, prompt).unwrap();
-    let a: Vec<_> = streamed.findings.iter().map(key).collect();
-    let b: Vec<_> = one_shot.findings.iter().map(key).collect();
-    if a != b {
-        let only_stream: Vec<_> = a.iter().filter(|f| !b.contains(f)).collect();
-        let only_one_shot: Vec<_> = b.iter().filter(|f| !a.contains(f)).collect();
-        panic!(
-            "{name}: findings differ (cuts {cuts:?})\nonly streamed: {only_stream:?}\nonly one-shot: {only_one_shot:?}"
-        );
-    }
-    assert_eq!(streamed.verdict, one_shot.verdict, "{name}");
-    if one_shot.verdict == Verdict::Block {
-        assert!(stream.is_blocked(), "{name}");
-        let first_block = one_shot
-            .findings
-            .iter()
-            .filter(|f| f.action == vallum::Action::Block)
-            .map(|f| f.span.start)
-            .min()
-            .unwrap();
-        assert!(
-            stream.released() <= first_block,
-            "{name}: released past a block"
-        );
-    } else {
-        let redacted = guard.redact(text, Direction::Output).unwrap();
-        assert_eq!(
-            shown, redacted,
-            "{name}: released text differs (cuts {cuts:?})"
-        );
+    let cuts: Vec<usize> = cuts.iter().map(|c| c % (text.len() + 1)).collect();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        checks::check_stream(guard, text, prompt, &cuts);
+    }));
+    if let Err(panic) = outcome {
+        eprintln!("case {name} failed");
+        resume_unwind(panic);
     }
 }
 
@@ -317,6 +273,23 @@ fn a_reference_definition_far_from_its_use() {
     for step in [1, 16, 333] {
         let cuts: Vec<usize> = (1..text.len()).step_by(step).collect();
         check(&guard(), &text, None, &cuts, "far use");
+    }
+    // A label defined twice: CommonMark keeps the first definition, so only it is
+    // reported, even when the second comes slices later.
+    let text = format!(
+        "![img][far]\n\n{pad}[far]: https://attacker.example/1.png\n\n{pad}\
+         [far]: https://attacker.example/2.png\n",
+        pad = filler.repeat(60)
+    );
+    let one_shot = guard().scan_output(&text, None).unwrap();
+    let f: Vec<&str> = one_shot
+        .by_category(Category::Exfiltration)
+        .map(|f| &text[f.span])
+        .collect();
+    assert_eq!(f, ["https://attacker.example/1.png"]);
+    for step in [16, 333, text.len()] {
+        let cuts: Vec<usize> = (1..text.len()).step_by(step).collect();
+        check(&guard(), &text, None, &cuts, "defined twice");
     }
 }
 

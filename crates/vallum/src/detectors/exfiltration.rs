@@ -300,6 +300,11 @@ impl Exfiltration {
             if dest_span.start < skip {
                 continue;
             }
+            // A label defined earlier in the stream keeps that definition: CommonMark
+            // ignores later ones, so they complete nothing.
+            if refs.defs.contains_key(&label) {
+                continue;
+            }
             if let Some(kinds) = refs.uses.get(&label) {
                 if kinds.image {
                     ctx.judge(&def.dest, Role::Auto("markdown_image"), dest_span, out);
