@@ -1,6 +1,7 @@
 //! Scans one corpus a few times, for profilers (`valgrind --tool=callgrind`, `perf`).
-//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|code|chat [MiB] [stream]`
-//! With `stream`, the corpus goes through `Guard::output_stream` in 16-byte chunks.
+//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|code|chat [MiB] [stream|output]`
+//! By default the corpus is scanned as input; with `output` as one output scan, and with
+//! `stream` through `Guard::output_stream` in 16-byte chunks.
 
 use vallum::{Guard, Policy};
 use vallum_benches::{dense_chat, prose, source_code};
@@ -9,7 +10,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "prose".into());
     let mib: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let stream = args.next().is_some_and(|s| s == "stream");
+    let mode = args.next().unwrap_or_default();
     let size = mib << 20;
     let text = match which.as_str() {
         "code" => source_code(size),
@@ -20,13 +21,15 @@ fn main() {
         Guard::from_policy(&Policy::from_toml("[detectors]\nclassifier = false").unwrap()).unwrap();
     let start = std::time::Instant::now();
     let mut findings = 0;
-    if stream {
+    if mode == "stream" {
         let mut s = guard.output_stream(None);
         for chunk in text.as_bytes().chunks(16) {
             s.push_bytes(chunk).unwrap();
         }
         s.finish().unwrap();
         findings += s.report().findings.len();
+    } else if mode == "output" {
+        findings += guard.scan_output(&text, None).unwrap().findings.len();
     } else {
         findings += guard.scan_input(&text).unwrap().findings.len();
     }

@@ -153,8 +153,12 @@ enum Matcher {
     /// case-insensitive; `exact` holds the spellings a case-sensitive rule accepts.
     Term { exact: Option<Vec<String>> },
     /// A regex, gated by keywords or digits (`window` bytes around a hit) or run on the
-    /// whole text.
-    Regex { re: Arc<LazyRegex>, window: usize },
+    /// whole text. `gated`: the shortest keyword's length, for a keyword-gated rule.
+    Regex {
+        re: Arc<LazyRegex>,
+        window: usize,
+        gated: Option<usize>,
+    },
 }
 
 /// Context words of a rule, found with one ASCII-case-insensitive automaton (compiled on
@@ -280,6 +284,14 @@ impl Selector {
     }
 }
 
+/// One match of the keyword automaton: pattern id and byte range in the haystack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeywordHit {
+    pub(crate) pattern: u32,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
 /// A rule that failed to compile.
 #[derive(Debug)]
 pub(crate) struct CompileError {
@@ -302,6 +314,8 @@ type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
 pub(crate) struct Engine {
     rules: Vec<CompiledRule>,
     keywords: Option<Arc<AhoCorasick>>,
+    /// The keyword patterns (lowercase ASCII folding), by pattern id.
+    keyword_list: Vec<Box<str>>,
     /// For each keyword pattern id, the rules it gates or matches.
     keyword_rules: Vec<Vec<u32>>,
     /// Keyword pattern ids at or above this are the ten ASCII digits (digit anchors).
@@ -313,6 +327,10 @@ pub(crate) struct Engine {
     digit_set: Option<Arc<meta::Regex>>,
     digit_rules: Vec<u32>,
     digit_window: usize,
+    /// Whether a digit-anchored rule is a prompt-injection rule (see `interacts`).
+    digit_rules_interact: bool,
+    /// The longest keyword, in bytes.
+    longest_keyword: usize,
     scratch: ScratchPool,
 }
 
@@ -504,6 +522,7 @@ impl Engine {
                 Matcher::Regex {
                     re,
                     window: spec.window,
+                    gated: spec.keywords.iter().map(String::len).min(),
                 }
             } else {
                 for t in &src.terms {
@@ -570,9 +589,19 @@ impl Engine {
             patset: PatternSet::new(patterns.max(1)),
             digit_patset: PatternSet::new(digit_count.max(1)),
         }));
+        let digit_rules_interact = digit_rules
+            .iter()
+            .any(|&i| rules[i as usize].category == Category::PromptInjection);
+        let longest_keyword = keyword_list.iter().map(String::len).max().unwrap_or(0);
         Ok(Engine {
+            digit_rules_interact,
+            longest_keyword,
             rules,
             keywords,
+            keyword_list: keyword_list
+                .into_iter()
+                .map(String::into_boxed_str)
+                .collect(),
             keyword_rules,
             first_digit_keyword,
             ungated,
@@ -633,6 +662,58 @@ impl Engine {
     /// Runs the selected rules over `hay`, calling `emit` for every confirmed match, with
     /// spans into `hay`.
     pub(crate) fn scan(&self, hay: &str, sel: Selector, emit: &mut dyn FnMut(Hit)) {
+        self.with_keywords(hay, |hits| self.scan_with_keywords(hay, sel, hits, 0, emit));
+    }
+
+    /// Calls `f` with the keyword automaton's overlapping matches in `hay`.
+    pub(crate) fn with_keywords<R>(
+        &self,
+        hay: &str,
+        f: impl FnOnce(&mut dyn Iterator<Item = KeywordHit>) -> R,
+    ) -> R {
+        match &self.keywords {
+            Some(ac) => f(&mut ac.find_overlapping_iter(hay).map(|m| KeywordHit {
+                pattern: m.pattern().as_u32(),
+                start: m.start(),
+                end: m.end(),
+            })),
+            None => f(&mut std::iter::empty()),
+        }
+    }
+
+    /// The keyword automaton (ASCII case-insensitive, overlapping matches), if any rule
+    /// has keywords; its pattern ids index [`Engine::keyword`].
+    pub(crate) fn keyword_automaton(&self) -> Option<&AhoCorasick> {
+        self.keywords.as_deref()
+    }
+
+    /// The keyword of a pattern id of [`Engine::keyword_automaton`], lowercased.
+    pub(crate) fn keyword(&self, pattern: u32) -> &str {
+        &self.keyword_list[pattern as usize]
+    }
+
+    /// How many keyword patterns the automaton has.
+    pub(crate) fn keyword_count(&self) -> usize {
+        self.keyword_list.len()
+    }
+
+    /// [`Engine::scan`] with the keyword automaton's overlapping matches in `hay` given
+    /// (in the order the automaton reports them, by end), for a caller that has them
+    /// already: a stream that searched most of the slice for keywords in an earlier scan.
+    ///
+    /// Matches that start before `decided` are not wanted (a stream decided that part of
+    /// the slice already): the windows of keywords whose windows end by then are left
+    /// out, except for prompt-injection rules, whose findings change each other's scores.
+    /// A match that reaches past `decided` lies in the window of a keyword it contains,
+    /// which stays, so what is searched from there on is what a whole-text scan searches.
+    pub(crate) fn scan_with_keywords(
+        &self,
+        hay: &str,
+        sel: Selector,
+        hits: &mut dyn Iterator<Item = KeywordHit>,
+        decided: usize,
+        emit: &mut dyn FnMut(Hit),
+    ) {
         if hay.is_empty() {
             return;
         }
@@ -641,52 +722,59 @@ impl Engine {
         scratch.windows.clear();
         scratch.digit_windows.clear();
 
-        if let Some(ac) = &self.keywords {
-            for m in ac.find_overlapping_iter(hay) {
-                let pid = m.pattern().as_usize();
-                if pid >= self.first_digit_keyword {
-                    let start = m.start().saturating_sub(self.digit_window);
-                    let end = m.end().saturating_add(self.digit_window).min(hay.len());
-                    match scratch.digit_windows.last_mut() {
-                        Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                        _ => scratch.digit_windows.push((start, end)),
-                    }
+        for m in hits {
+            let pid = m.pattern as usize;
+            if pid >= self.first_digit_keyword {
+                let start = m.start.saturating_sub(self.digit_window);
+                let end = m.end.saturating_add(self.digit_window).min(hay.len());
+                if end <= decided && !self.digit_rules_interact {
                     continue;
                 }
-                for &idx in &self.keyword_rules[pid] {
-                    let rule = &self.rules[idx as usize];
-                    if !sel.accepts(rule) {
-                        continue;
-                    }
-                    match &rule.matcher {
-                        Matcher::Term { exact } => {
-                            let span = Span::new(m.start(), m.end());
-                            if exact
-                                .as_ref()
-                                .is_some_and(|terms| !terms.iter().any(|t| *t == hay[span]))
-                            {
-                                continue;
-                            }
-                            if let Some(hit) = self.confirm(idx, hay, span) {
-                                emit(hit);
-                            }
+                match scratch.digit_windows.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => scratch.digit_windows.push((start, end)),
+                }
+                continue;
+            }
+            for &idx in &self.keyword_rules[pid] {
+                let rule = &self.rules[idx as usize];
+                if !sel.accepts(rule) {
+                    continue;
+                }
+                match &rule.matcher {
+                    Matcher::Term { exact } => {
+                        let span = Span::new(m.start, m.end);
+                        if span.end <= decided && !self.interacts(idx) {
+                            continue;
                         }
-                        Matcher::Regex { window, .. } => {
-                            let start = floor_boundary(hay, m.start().saturating_sub(*window));
-                            let end = ceil_boundary(hay, m.end().saturating_add(*window));
-                            // A keyword that hits at every position (`AAAA…` for a run of
-                            // `a`) would push one window per byte: a recent window of the
-                            // same rule that this one overlaps grows instead (the merge
-                            // below would join them anyway), so memory stays bounded.
-                            let recent = scratch.windows.len().saturating_sub(RECENT_WINDOWS);
-                            match scratch.windows[recent..]
-                                .iter_mut()
-                                .rev()
-                                .find(|w| w.0 == idx && start <= w.2 && w.1 <= end)
-                            {
-                                Some(w) => (w.1, w.2) = (w.1.min(start), w.2.max(end)),
-                                None => scratch.windows.push((idx, start, end)),
-                            }
+                        if exact
+                            .as_ref()
+                            .is_some_and(|terms| !terms.iter().any(|t| *t == hay[span]))
+                        {
+                            continue;
+                        }
+                        if let Some(hit) = self.confirm(idx, hay, span) {
+                            emit(hit);
+                        }
+                    }
+                    Matcher::Regex { window, .. } => {
+                        let start = floor_boundary(hay, m.start.saturating_sub(*window));
+                        let end = ceil_boundary(hay, m.end.saturating_add(*window));
+                        if end <= decided && !self.interacts(idx) {
+                            continue;
+                        }
+                        // A keyword that hits at every position (`AAAA…` for a run of
+                        // `a`) would push one window per byte: a recent window of the
+                        // same rule that this one overlaps grows instead (the merge
+                        // below would join them anyway), so memory stays bounded.
+                        let recent = scratch.windows.len().saturating_sub(RECENT_WINDOWS);
+                        match scratch.windows[recent..]
+                            .iter_mut()
+                            .rev()
+                            .find(|w| w.0 == idx && start <= w.2 && w.1 <= end)
+                        {
+                            Some(w) => (w.1, w.2) = (w.1.min(start), w.2.max(end)),
+                            None => scratch.windows.push((idx, start, end)),
                         }
                     }
                 }
@@ -739,6 +827,47 @@ impl Engine {
         }
     }
 
+    /// Whether a rule's findings change other findings (prompt-injection scores combine).
+    fn interacts(&self, idx: u32) -> bool {
+        self.rules[idx as usize].category == Category::PromptInjection
+    }
+
+    /// Whether a match of a keyword-gated rule lies inside the window of one keyword hit
+    /// of the rule. Windows of nearby hits are merged before the regex runs, and a match
+    /// that only their union holds (a private-key block from one `-----BEGIN` to an
+    /// `-----END` after the next one's window opened) would depend on what follows it.
+    fn in_one_window(&self, idx: u32, hay: &str, m: &Range<usize>) -> bool {
+        let rule = &self.rules[idx as usize];
+        let Matcher::Regex {
+            window,
+            gated: Some(shortest),
+            ..
+        } = &rule.matcher
+        else {
+            return true;
+        };
+        let len = m.end - m.start;
+        if len <= window + shortest {
+            return true;
+        }
+        let Some(ac) = &self.keywords else {
+            return true;
+        };
+        // A hit `k` holds the match when `k.start - window <= m.start` and
+        // `m.end <= k.end + window`.
+        let from = floor_boundary(hay, m.end.saturating_sub(window + self.longest_keyword));
+        let to = ceil_boundary(hay, m.start.saturating_add(window + self.longest_keyword));
+        if from >= to {
+            return false;
+        }
+        ac.find_overlapping_iter(&hay[from..to]).any(|k| {
+            let (start, end) = (from + k.start(), from + k.end());
+            start <= m.start + window
+                && m.end <= end + window
+                && self.keyword_rules[k.pattern().as_usize()].contains(&idx)
+        })
+    }
+
     fn run_rule(&self, idx: u32, hay: &str, range: Range<usize>, emit: &mut dyn FnMut(Hit)) {
         let rule = &self.rules[idx as usize];
         let Matcher::Regex { re, .. } = &rule.matcher else {
@@ -788,7 +917,8 @@ impl Engine {
                 at = after;
                 continue;
             };
-            if let Some(hit) = confirm(span) {
+            let fits = self.in_one_window(idx, hay, &whole);
+            if fits && let Some(hit) = confirm(span) {
                 emit(hit);
                 at = after;
                 continue;
@@ -815,7 +945,7 @@ impl Engine {
                 };
                 // A shorter reading is a whole token before other text (`… 1111` before
                 // ` 192`), not a cut word: `pas` is no reading of a rejected `pass`.
-                if splits_word(hay, s.end) {
+                if splits_word(hay, s.end) || !self.in_one_window(idx, hay, &w) {
                     continue;
                 }
                 if let Some(hit) = confirm(s) {

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use vallum_rules::{Category, RuleSpec, ViewKind, builtin_packs};
 
 use crate::detector::{RuleSet, ScanInput};
-use crate::engine::{Engine, RuleSource, Selector};
+use crate::engine::{Engine, KeywordHit, RuleSource, Selector};
 use crate::error::{BuildError, PolicyError, ScanError};
 use crate::stream::StreamShared;
 use crate::vault::Vault;
@@ -263,11 +263,12 @@ impl Guard {
     /// What every output stream of this guard shares (the rules' reach with its keyword
     /// automaton, the markdown reader): built once, for the first stream.
     pub(crate) fn stream_shared(&self) -> Arc<StreamShared> {
-        Arc::clone(
-            self.inner
-                .stream_shared
-                .get_or_init(|| Arc::new(StreamShared::new(&self.inner.policy))),
-        )
+        Arc::clone(self.inner.stream_shared.get_or_init(|| {
+            Arc::new(StreamShared::new(
+                &self.inner.policy,
+                &self.inner.rules.engine,
+            ))
+        }))
     }
 
     /// Scans text going into the model (a user prompt, a document, a tool result).
@@ -422,12 +423,12 @@ impl Guard {
         text: &str,
         view: &TextView<'_>,
         prompt: Option<&str>,
-        rules: bool,
+        rules: Option<(&mut dyn Iterator<Item = KeywordHit>, usize)>,
         keep: &dyn Fn(&dyn Detector) -> bool,
         out: &mut Vec<Finding>,
     ) -> Result<(), ScanError> {
-        if rules {
-            self.rule_findings(text, view, Direction::Output, out);
+        if let Some((hits, decided)) = rules {
+            self.rules_with_keywords(text, view, Direction::Output, hits, decided, out);
         }
         let input = self.input(text, view, Direction::Output, prompt);
         for d in self.inner.detectors.iter().filter(|d| keep(&***d)) {
@@ -486,19 +487,39 @@ impl Guard {
         direction: Direction,
         out: &mut Vec<Finding>,
     ) {
+        self.inner.rules.engine.with_keywords(text, |hits| {
+            self.rules_with_keywords(text, view, direction, hits, 0, out);
+        });
+    }
+
+    /// The rule findings of `text`, with the keyword automaton's matches in the raw text
+    /// given (`hits`, see [`Engine::scan_with_keywords`]).
+    fn rules_with_keywords(
+        &self,
+        text: &str,
+        view: &TextView<'_>,
+        direction: Direction,
+        hits: &mut dyn Iterator<Item = KeywordHit>,
+        decided: usize,
+        out: &mut Vec<Finding>,
+    ) {
         let engine = &self.inner.rules.engine;
         if view.is_identity() {
             let sel = Selector {
                 view: None,
                 direction,
             };
-            engine.scan(text, sel, &mut |hit| out.push(engine.finding(hit)));
+            engine.scan_with_keywords(text, sel, hits, decided, &mut |hit| {
+                out.push(engine.finding(hit));
+            });
         } else {
             let raw = Selector {
                 view: Some(ViewKind::Raw),
                 direction,
             };
-            engine.scan(text, raw, &mut |hit| out.push(engine.finding(hit)));
+            engine.scan_with_keywords(text, raw, hits, decided, &mut |hit| {
+                out.push(engine.finding(hit));
+            });
             let normalized = Selector {
                 view: Some(ViewKind::Normalized),
                 direction,

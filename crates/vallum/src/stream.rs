@@ -65,17 +65,17 @@
 //! The three built-in output detectors are recognised by their names (`exfiltration`,
 //! `canary`, `prompt_leak`): a detector of your own should not use those names.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use vallum_rules::{Direction as RuleDirection, RuleSpec, ViewKind, builtin_packs};
 
 use crate::detectors::canary::{self, CanaryMatcher};
 use crate::detectors::exfiltration::{self, Exfiltration, PromptInfo, RefState};
 use crate::detectors::prompt_leak::{self, LeakModel, LeakTracker};
-use crate::engine::floor_boundary;
+use crate::engine::{Engine, KeywordHit, floor_boundary};
 use crate::guard::redactable;
 use crate::{Action, Detector, Finding, Guard, Policy, Report, ScanError, Span, normalize};
 
@@ -93,6 +93,10 @@ const ALIGN_LIMIT: usize = 4096;
 
 /// Longest block opener line carried as context into the next slice.
 const MAX_PREFIX: usize = 1024;
+
+/// Most keyword matches kept for the next slice; past it the next slice searches again
+/// (only on text dense with keywords, such as a run of digits).
+const MAX_STORED_HITS: usize = 1 << 16;
 
 /// Incremental scanning of a model's answer; made by [`Guard::output_stream`].
 ///
@@ -152,6 +156,11 @@ pub struct OutputStream {
     hits: Vec<(usize, usize, usize)>,
     /// How far the text was searched for keywords.
     keywords_done: usize,
+    /// The engine's keyword matches (stream offsets) in the text the next slice re-reads,
+    /// so each byte goes through the keyword automaton once: complete for matches that
+    /// start at or after `stored_from` and end by `keywords_done`.
+    stored: VecDeque<KeywordHit>,
+    stored_from: usize,
     exfil: Option<ExfilState>,
     canary: Option<CanaryMatcher>,
     leak: Option<LeakState>,
@@ -267,6 +276,8 @@ impl OutputStream {
             shared,
             hits: Vec::new(),
             keywords_done: 0,
+            stored: VecDeque::new(),
+            stored_from: 0,
             exfil,
             canary,
             leak,
@@ -370,7 +381,7 @@ impl OutputStream {
                 &whole,
                 &view,
                 self.prompt.as_deref(),
-                false,
+                None,
                 &needs_whole,
                 &mut found,
             )?;
@@ -522,38 +533,67 @@ impl OutputStream {
         self.findings.push(f);
     }
 
-    /// Records the keyword hits in the text that arrived since the last scan and keeps
-    /// those whose rule may still match once more text arrives.
-    fn track_keywords(&mut self) {
-        let end = self.len();
-        if let Some(ac) = &self.shared.reach.keywords {
-            let from = self
-                .keywords_done
-                .saturating_sub(self.shared.reach.longest_keyword.saturating_sub(1))
-                .max(self.base);
-            let hay = &self.buf.as_bytes()[from - self.base..];
-            for m in ac.find_overlapping_iter(hay) {
-                if from + m.end() <= self.keywords_done {
-                    continue;
-                }
-                let k = from + m.start();
-                let (before, after) = self.shared.reach.per_keyword[m.pattern().as_usize()];
-                self.hits.push((k, k + after, before));
-            }
-        }
-        self.keywords_done = end;
-        self.hits.retain(|h| h.1 > end);
-    }
-
     /// Scans the slice from `scan_from` to the end and decides what it can.
     fn scan(&mut self, last: bool) -> Result<(), ScanError> {
-        if !last {
-            self.track_keywords();
-        }
         let s0 = self.scan_from;
         let end = self.len();
         let skip = self.prefix.len();
         let slice = &self.buf[s0 - self.base..];
+        // The keyword matches of the slice: those of the text already searched come from
+        // `stored`, the automaton reads only the new text (from a keyword's length before
+        // it). If `stored` is not complete back to `s0`, the automaton reads the slice.
+        let done = self.keywords_done;
+        let engine = &self.guard.rules().engine;
+        let reuse = s0 >= self.stored_from;
+        let search_from = if reuse {
+            floor_boundary(
+                &self.buf,
+                done.saturating_sub(self.shared.reach.longest_keyword)
+                    .max(s0)
+                    - self.base,
+            ) + self.base
+        } else {
+            s0
+        };
+        let old_hits = std::mem::take(&mut self.stored)
+            .into_iter()
+            .filter(move |h| reuse && h.start >= s0);
+        let fresh = engine
+            .keyword_automaton()
+            .into_iter()
+            .flat_map(|ac| ac.find_overlapping_iter(&self.buf[search_from - self.base..]))
+            .map(|m| KeywordHit {
+                pattern: m.pattern().as_u32(),
+                start: search_from + m.start(),
+                end: search_from + m.end(),
+            })
+            .filter(|h| !reuse || h.end > done);
+        // Every match of the slice is kept again for the next slice (`scan` drops those
+        // before its start once it is known), and the new ones are tracked.
+        self.stored_from = s0;
+        let (stored, stored_from, tracked) =
+            (&mut self.stored, &mut self.stored_from, &mut self.hits);
+        let per_keyword = &self.shared.reach.per_keyword;
+        let mut hits = old_hits
+            .chain(fresh)
+            .inspect(|h| {
+                if h.end > done
+                    && let Some(&Some((before, after))) = per_keyword.get(h.pattern as usize)
+                {
+                    tracked.push((h.start, h.start + after, before));
+                }
+                if stored.len() == MAX_STORED_HITS
+                    && let Some(oldest) = stored.pop_front()
+                {
+                    *stored_from = (*stored_from).max(oldest.end);
+                }
+                stored.push_back(*h);
+            })
+            .map(|h| KeywordHit {
+                pattern: h.pattern,
+                start: h.start - s0,
+                end: h.end - s0,
+            });
         let joined: String;
         let md_text: &str = if skip == 0 {
             slice
@@ -567,10 +607,14 @@ impl OutputStream {
             slice,
             &view,
             self.prompt.as_deref(),
-            true,
+            Some((&mut hits, self.committed - s0)),
             &windowed,
             &mut found,
         )?;
+        // The engine stops reading the matches early only on an empty slice.
+        hits.for_each(drop);
+        self.keywords_done = end;
+        self.hits.retain(|h| h.1 > end);
         if let Some(c) = &self.canary {
             c.find(&view, &mut found);
         }
@@ -580,6 +624,7 @@ impl OutputStream {
             let out = self.shared.exfil.analyze(
                 md_text,
                 skip,
+                skip + (self.committed - s0),
                 &ex.prompt,
                 self.guard.rules(),
                 &ex.refs,
@@ -636,6 +681,7 @@ impl OutputStream {
         {
             self.scan_from = start;
             self.prefix = prefix;
+            self.stored.retain(|h| h.start >= start);
         }
         let keep = if self.stopped {
             self.scan_from
@@ -741,9 +787,9 @@ pub(crate) struct StreamShared {
 }
 
 impl StreamShared {
-    pub(crate) fn new(policy: &Policy) -> StreamShared {
+    pub(crate) fn new(policy: &Policy, engine: &Engine) -> StreamShared {
         StreamShared {
-            reach: RuleReach::new(policy),
+            reach: RuleReach::new(policy, engine),
             exfil: Exfiltration::new(policy),
         }
     }
@@ -776,10 +822,10 @@ struct RuleReach {
     fixed: usize,
     /// Context a slice needs before the first position it decides.
     left: usize,
-    /// Keywords of gated raw-view rules (ASCII case-insensitive).
-    keywords: Option<AhoCorasick>,
-    /// Per keyword: (before, after).
-    per_keyword: Vec<(usize, usize)>,
+    /// Per pattern of the engine's keyword automaton: (before, after) when a gated
+    /// raw-view output rule has that keyword.
+    per_keyword: Vec<Option<(usize, usize)>>,
+    /// The engine's longest keyword.
     longest_keyword: usize,
 }
 
@@ -795,7 +841,7 @@ struct SpecReach {
 }
 
 impl RuleReach {
-    fn new(policy: &Policy) -> RuleReach {
+    fn new(policy: &Policy, engine: &Engine) -> RuleReach {
         static BUILTIN: OnceLock<Vec<(String, Option<SpecReach>)>> = OnceLock::new();
         let builtin = BUILTIN.get_or_init(|| {
             builtin_packs()
@@ -839,45 +885,40 @@ impl RuleReach {
                 });
             }
         }
-        let mut keywords: Vec<String> = Vec::new();
-        let mut per_keyword: Vec<(usize, usize)> = Vec::new();
+        let mut by_keyword: HashMap<String, (usize, usize)> = HashMap::new();
         let (mut fixed, mut left) = (RULE_SLACK, RULE_SLACK);
         for r in &reaches {
             fixed = fixed.max(r.fixed);
             left = left.max(r.left);
             for kw in &r.keywords {
-                let kw = kw.to_ascii_lowercase();
-                if let Some(i) = keywords.iter().position(|k| *k == kw) {
-                    let e = &mut per_keyword[i];
-                    *e = (e.0.max(r.before), e.1.max(r.after));
-                } else {
-                    keywords.push(kw);
-                    per_keyword.push((r.before, r.after));
-                }
+                let e = by_keyword.entry(kw.to_ascii_lowercase()).or_default();
+                *e = (e.0.max(r.before), e.1.max(r.after));
             }
         }
-        let longest_keyword = keywords.iter().map(String::len).max().unwrap_or(0);
-        let keywords = if keywords.is_empty() {
-            None
-        } else {
-            // A DFA: it is built once per guard and runs over every streamed byte.
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&keywords)
-                .ok()
-        };
-        if keywords.is_none() {
+        let count = engine.keyword_count();
+        let per_keyword: Vec<Option<(usize, usize)>> = (0..count)
+            .map(|i| {
+                let id = u32::try_from(i).expect("fewer than 2^32 keywords");
+                by_keyword.get(engine.keyword(id)).copied()
+            })
+            .collect();
+        let longest_keyword = (0..count)
+            .map(|i| {
+                engine
+                    .keyword(u32::try_from(i).expect("fewer than 2^32 keywords"))
+                    .len()
+            })
+            .max()
+            .unwrap_or(0);
+        if engine.keyword_automaton().is_none() {
             // Without the automaton, every tracked rule holds its whole reach.
-            for r in &reaches {
+            for r in reaches.iter().filter(|r| !r.keywords.is_empty()) {
                 fixed = fixed.max(r.before + r.after);
             }
         }
         RuleReach {
             fixed,
             left,
-            keywords,
             per_keyword,
             longest_keyword,
         }

@@ -750,3 +750,38 @@ fn throughput() {
         measure("full guard,   GPL-3 text repeated", full, &text);
     }
 }
+
+/// A match must lie inside the window of one keyword hit: a key block whose `-----END`
+/// is further from its `-----BEGIN` than the rule's window is the truncated block, whether
+/// or not another `-----BEGIN` follows close enough for the two windows to merge.
+#[test]
+fn a_key_block_does_not_grow_through_the_next_keywords_window() {
+    let begin = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n";
+    let filler =
+        "The quarterly report covers revenue, churn and hiring across all regions.\n".repeat(120);
+    assert!(
+        filler.len() > 8192,
+        "the END must lie past the rule's window"
+    );
+    let alone = format!("{begin}{filler}-----END RSA PRIVATE KEY-----\n");
+    let followed = format!("{alone}Another one:\n{begin}");
+    let key_spans = |text: &str| -> Vec<(usize, usize)> {
+        secrets_only()
+            .scan_input(text)
+            .unwrap()
+            .findings
+            .iter()
+            .filter(|f| f.rule.as_ref() == "secrets.private_key.pem")
+            .map(|f| (f.span.start, f.span.end))
+            .collect()
+    };
+    let first = key_spans(&alone);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].1 < 1024,
+        "the truncated block, not one up to the END: {first:?}"
+    );
+    let both = key_spans(&followed);
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(both[0], first[0], "what follows changed the first block");
+}

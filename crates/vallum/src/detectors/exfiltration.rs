@@ -168,11 +168,17 @@ impl Exfiltration {
     }
 
     /// Analyses `text` (whose first `skip` bytes are context that reports nothing), adding
-    /// findings with spans into `text`.
+    /// findings with spans into `text`; URLs that start before `report_from` (a part a
+    /// stream has decided) are not judged.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one internal call site each for the stream and the one-shot scan"
+    )]
     pub(crate) fn analyze(
         &self,
         text: &str,
         skip: usize,
+        report_from: usize,
         prompt: &PromptInfo,
         rules: &RuleSet,
         refs: &RefState,
@@ -185,7 +191,7 @@ impl Exfiltration {
         let ctx = Ctx {
             det: self,
             text,
-            skip,
+            report_from: skip.max(report_from),
             prompt,
             rules,
         };
@@ -440,14 +446,15 @@ fn def_dest_span(text: &str, span: Range<usize>) -> Option<Span> {
 struct Ctx<'a> {
     det: &'a Exfiltration,
     text: &'a str,
-    skip: usize,
+    /// Findings that start before it are not wanted.
+    report_from: usize,
     prompt: &'a PromptInfo,
     rules: &'a RuleSet,
 }
 
 impl Ctx<'_> {
     fn judge(&self, raw_url: &str, role: Role, span: Span, out: &mut Vec<Finding>) {
-        if span.start < self.skip {
+        if span.start < self.report_from {
             return;
         }
         if let Some(v) = self.verdict(raw_url, role) {
@@ -1351,6 +1358,7 @@ impl Detector for Exfiltration {
         let prompt = PromptInfo::new(input.prompt);
         self.analyze(
             input.text,
+            0,
             0,
             &prompt,
             input.rules,
