@@ -316,7 +316,8 @@ pub(crate) struct Engine {
     keywords: Option<Arc<AhoCorasick>>,
     /// The keyword patterns (lowercase ASCII folding), by pattern id.
     keyword_list: Vec<Box<str>>,
-    /// For each keyword pattern id, the rules it gates or matches.
+    /// For each keyword pattern id, the rules it gates or matches (the digit keywords at
+    /// the end of the automaton have no entry).
     keyword_rules: Vec<Vec<u32>>,
     /// Keyword pattern ids at or above this are the ten ASCII digits (digit anchors).
     first_digit_keyword: usize,
@@ -864,7 +865,10 @@ impl Engine {
             let (start, end) = (from + k.start(), from + k.end());
             start <= m.start + window
                 && m.end <= end + window
-                && self.keyword_rules[k.pattern().as_usize()].contains(&idx)
+                && self
+                    .keyword_rules
+                    .get(k.pattern().as_usize())
+                    .is_some_and(|rules| rules.contains(&idx))
         })
     }
 

@@ -70,6 +70,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 use vallum_rules::{Direction as RuleDirection, RuleSpec, ViewKind, builtin_packs};
 
 use crate::detectors::canary::{self, CanaryMatcher};
@@ -953,11 +954,8 @@ fn spec_reach(spec: &RuleSpec) -> Option<SpecReach> {
             left: w + distance + RULE_SLACK,
         });
     }
-    let before = if starts_with_keyword(&spec.pattern, spec.case_insensitive, &spec.keywords) {
-        0
-    } else {
-        longest.map_or(w, |m| m.saturating_sub(kw_min).min(w))
-    };
+    let before = keyword_lead(&spec.pattern, spec.case_insensitive, &spec.keywords)
+        .unwrap_or_else(|| longest.map_or(w, |m| m.saturating_sub(kw_min).min(w)));
     let after = longest.map_or(kw_max + w, |m| m.min(kw_max + w)) + distance + RULE_SLACK;
     Some(SpecReach {
         keywords: spec.keywords.clone(),
@@ -983,11 +981,12 @@ fn max_len(pattern: &str, ci: bool) -> Option<usize> {
     parse(pattern, ci)?.properties().maximum_len()
 }
 
-/// Whether every match of the pattern begins with one of the keywords.
-fn starts_with_keyword(pattern: &str, ci: bool, keywords: &[String]) -> bool {
-    let Some(hir) = parse(pattern, ci) else {
-        return false;
-    };
+/// How far into a match its first keyword can start, when every match's literal prefix
+/// holds one of the keywords (ASCII case-insensitive): 0 when every match begins with a
+/// keyword, 4 for `aws_session_token` with the keyword `session_token`. `None` when some
+/// prefix holds none, or the prefixes are not known.
+fn keyword_lead(pattern: &str, ci: bool, keywords: &[String]) -> Option<usize> {
+    let hir = fold_ascii_case(&parse(pattern, ci)?);
     let mut extractor = Extractor::new();
     extractor
         .kind(ExtractKind::Prefix)
@@ -996,16 +995,89 @@ fn starts_with_keyword(pattern: &str, ci: bool, keywords: &[String]) -> bool {
         .limit_literal_len(64)
         .limit_total(1024);
     let seq = extractor.extract(&hir);
-    let Some(literals) = seq.literals() else {
-        return false;
-    };
-    !literals.is_empty()
-        && literals.iter().all(|lit| {
-            let b = lit.as_bytes();
-            keywords
-                .iter()
-                .any(|k| b.len() >= k.len() && b[..k.len()].eq_ignore_ascii_case(k.as_bytes()))
-        })
+    let literals = seq.literals()?;
+    if literals.is_empty() {
+        return None;
+    }
+    let mut lead = 0;
+    for lit in literals {
+        let b = lit.as_bytes();
+        let at = keywords
+            .iter()
+            .filter(|k| !k.is_empty() && k.len() <= b.len())
+            .filter_map(|k| {
+                b.windows(k.len())
+                    .position(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+            })
+            .min()?;
+        lead = lead.max(at);
+    }
+    Some(lead)
+}
+
+/// The pattern with every class that only spells one ASCII letter in either case
+/// (`[Kk]`, or `(?i)k`, which also holds the Kelvin sign) turned into the lowercase
+/// letter, so that the prefixes of a case-insensitive pattern stay few enough to list.
+/// Keywords match ASCII case-insensitively, so this loses nothing for `keyword_lead`.
+fn fold_ascii_case(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Class(class) => match one_ascii_letter(class) {
+            Some(letter) => Hir::literal([letter]),
+            None => hir.clone(),
+        },
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(fold_ascii_case).collect()),
+        HirKind::Alternation(parts) => {
+            Hir::alternation(parts.iter().map(fold_ascii_case).collect())
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(fold_ascii_case(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(fold_ascii_case(&cap.sub)),
+            ..cap.clone()
+        }),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Look(_) => hir.clone(),
+    }
+}
+
+/// The lowercase letter a class spells, if its ASCII members are one letter in both cases
+/// and the rest (at most one character, such as the Kelvin sign) is not ASCII.
+fn one_ascii_letter(class: &Class) -> Option<u8> {
+    let mut ascii = Vec::new();
+    let mut other = 0usize;
+    match class {
+        Class::Unicode(c) => {
+            for r in c.ranges() {
+                for ch in r.start()..=r.end() {
+                    if ch.is_ascii() {
+                        ascii.push(u8::try_from(ch).ok()?);
+                    } else {
+                        other += 1;
+                    }
+                    if ascii.len() + other > 3 {
+                        return None;
+                    }
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.ranges() {
+                for b in r.start()..=r.end() {
+                    if !b.is_ascii() || ascii.len() >= 2 {
+                        return None;
+                    }
+                    ascii.push(b);
+                }
+            }
+        }
+    }
+    match ascii[..] {
+        [a, b] if other <= 1 && a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b) && a != b => {
+            Some(a.to_ascii_lowercase())
+        }
+        _ => None,
+    }
 }
 
 /// The latest paragraph start (a non-indented line after a blank line) in
@@ -1100,30 +1172,45 @@ mod reach_tests {
             s.left,
             s.step
         );
-        assert!(starts_with_keyword(
-            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY",
-            false,
-            &["-----BEGIN".into()]
-        ));
-        assert!(starts_with_keyword(
-            r"(?P<secret>\bya29\.[0-9A-Za-z_-]{30,1024})",
-            false,
-            &["ya29.".into()]
-        ));
-        assert!(starts_with_keyword(
-            r"(?i:\bbearer)[ \t]+x",
-            true,
-            &["bearer".into()]
-        ));
-        assert!(!starts_with_keyword(
-            r"(?:ab|token)x",
-            false,
-            &["token".into()]
-        ));
-        assert!(!starts_with_keyword(
-            r"[a-z]{0,40}token",
-            false,
-            &["token".into()]
-        ));
+        let lead = |p: &str, ci: bool, k: &[&str]| {
+            let k: Vec<String> = k.iter().map(|s| (*s).to_owned()).collect();
+            keyword_lead(p, ci, &k)
+        };
+        assert_eq!(
+            lead(
+                r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY",
+                false,
+                &["-----BEGIN"]
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            lead(
+                r"(?P<secret>\bya29\.[0-9A-Za-z_-]{30,1024})",
+                false,
+                &["ya29."]
+            ),
+            Some(0)
+        );
+        assert_eq!(lead(r"(?i:\bbearer)[ \t]+x", true, &["bearer"]), Some(0));
+        // Case-insensitive prefixes are folded, so they stay few enough to list.
+        assert_eq!(
+            lead(
+                r"(?i:aws[_-]?session[_-]?token|session[_-]?token|x-amz-security-token)=",
+                false,
+                &[
+                    "session_token",
+                    "sessiontoken",
+                    "session-token",
+                    "security-token"
+                ]
+            ),
+            Some(6)
+        );
+        assert_eq!(lead(r"(?:ab|token)x", false, &["token"]), None);
+        assert_eq!(lead(r"[a-z]{0,40}token", false, &["token"]), None);
+        // `[Kk]` is one letter; `[Kx]` is not.
+        assert_eq!(lead(r"[Kk]ey=", false, &["key"]), Some(0));
+        assert_eq!(lead(r"[Kx]ey=", false, &["key"]), None);
     }
 }
