@@ -17,19 +17,34 @@
 //! from a little before committed (`left` context, moved back to a paragraph start) to
 //! the end of the text, with every rule and detector, and decides the findings that start
 //! before the new committed point: `end - hold`, or earlier where a match may still be
-//! pending (below). Slices overlap by the context and the hold-back only, so with
-//! `step = left + hold` the bytes scanned are about `(left + hold + step) / step` times
-//! the stream (2x), whatever the chunk size: pushing 16 bytes
-//! costs an append and a comparison, not a scan. Memory is the slice (context + hold +
-//! step, plus at most `exfiltration::OPEN_CAP` of an unfinished markdown construct), the
-//! report's findings and the per-prompt state below.
+//! pending (below). Slices overlap by the context and the hold-back only (`step = left +
+//! hold`), whatever the chunk size: pushing 16 bytes costs an append and a comparison,
+//! not a scan. What a scan re-reads is kept cheap:
+//! - the engine's keyword automaton reads each byte once: the matches in the part of the
+//!   slice an earlier scan searched are kept (`stored`) and handed to the engine with
+//!   those of the new text;
+//! - in the part already decided (before the old committed point), the rule windows that
+//!   end there and the URLs there are skipped, since nothing found there is kept; only
+//!   the prompt-injection rules still run there, because their findings change each
+//!   other's scores;
+//! - so what is read twice is the held-back part (`(hold + step) / step`, 1.5x with the
+//!   default rules), and the markdown parse and the code detectors, which read the whole
+//!   slice.
+//!
+//! Memory is the slice (context + hold + step, plus at most `exfiltration::OPEN_CAP` of an
+//! unfinished markdown construct), the keyword matches in it (at most `MAX_STORED_HITS`,
+//! past which the next slice searches again), the report's findings and the per-prompt
+//! state below.
 //!
 //! Why the findings equal a one-shot scan's, by detector:
-//! - *Rules*: a keyword-gated regex runs within `window` bytes of its keyword and every
-//!   match contains a keyword, so a match and the context words it reads lie within a
-//!   rule's reach of its keyword (`RuleReach`, computed from the rule specs: how far
-//!   before the keyword a match can start, 0 when the regex's literal prefixes all begin
-//!   with a keyword, and how far after it the window and context end). The stream holds
+//! - *Rules*: a keyword-gated regex runs within `window` bytes of its keyword, a match
+//!   counts only inside the window of one keyword hit (also in one-shot scans, where
+//!   windows of nearby hits are merged), and every match contains a keyword, so a match
+//!   and the context words it reads lie within a rule's reach of its keyword
+//!   (`RuleReach`, computed from the rule specs: how far before the keyword a match can
+//!   start, from where a keyword sits in the regex's literal prefixes (0 when they all
+//!   begin with one, 4 for `aws_session_token` with the keyword `session_token`), and
+//!   how far after it the window and context end). The stream holds
 //!   back, for keywords not seen yet, the longest keyword plus that lead, and for every
 //!   keyword hit whose reach goes past the text so far, from its lead on. So the
 //!   private-key rules' 9 KB windows hold text only after a `-----BEGIN`, instead of
