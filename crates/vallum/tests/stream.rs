@@ -406,3 +406,25 @@ fn invisible_text_stops_the_stream_before_it_ends() {
     );
     assert!(!shown.contains('\u{E0069}'));
 }
+
+/// Past `MAX_STORED_HITS` kept keyword matches (here: eight overlapping custom terms on
+/// every byte of a link held open for 12 KB), the next slice searches for keywords again
+/// instead of trusting what it kept; the result is still the one-shot scan's.
+#[test]
+fn more_keyword_matches_than_a_stream_keeps() {
+    let terms: Vec<String> = (1..=8).map(|n| format!("\"{}\"", "a".repeat(n))).collect();
+    let policy = Policy::from_toml(&format!(
+        "[detectors]\nclassifier = false\n[[custom]]\nid = \"a\"\nterms = [{}]\naction = \"flag\"",
+        terms.join(", ")
+    ))
+    .unwrap();
+    let guard = Guard::from_policy(&policy).unwrap();
+    let text = format!(
+        "Intro.\n\n[link]({}) and more.\n\nThe end, after the link closed.\n",
+        "a".repeat(12_000)
+    );
+    let findings = guard.scan_output(&text, None).unwrap().findings.len();
+    assert!(findings > 65_536, "{findings} matches");
+    let cuts: Vec<usize> = (1..text.len()).step_by(997).collect();
+    check(&guard, &text, None, &cuts, "dense terms");
+}
