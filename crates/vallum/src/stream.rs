@@ -585,10 +585,11 @@ impl OutputStream {
             })
             .filter(|h| !reuse || h.end > done);
         // Every match of the slice is kept again for the next slice (`scan` drops those
-        // before its start once it is known), and the new ones are tracked.
-        self.stored_from = s0;
-        let (stored, stored_from, tracked) =
-            (&mut self.stored, &mut self.stored_from, &mut self.hits);
+        // before its start once it is known), and the new ones are tracked. Until the
+        // scan is through, `stored` counts as incomplete.
+        self.stored_from = usize::MAX;
+        let mut complete_from = s0;
+        let (stored, tracked) = (&mut self.stored, &mut self.hits);
         let per_keyword = &self.shared.reach.per_keyword;
         let mut hits = old_hits
             .chain(fresh)
@@ -601,7 +602,7 @@ impl OutputStream {
                 if stored.len() == MAX_STORED_HITS
                     && let Some(oldest) = stored.pop_front()
                 {
-                    *stored_from = (*stored_from).max(oldest.end);
+                    complete_from = complete_from.max(oldest.end);
                 }
                 stored.push_back(*h);
             })
@@ -629,6 +630,7 @@ impl OutputStream {
         )?;
         // The engine stops reading the matches early only on an empty slice.
         hits.for_each(drop);
+        self.stored_from = complete_from;
         self.keywords_done = end;
         self.hits.retain(|h| h.1 > end);
         if let Some(c) = &self.canary {
