@@ -705,8 +705,8 @@ impl Engine {
     /// Matches that start before `decided` are not wanted (a stream decided that part of
     /// the slice already): the windows of keywords whose windows end by then are left
     /// out, except for prompt-injection rules, whose findings change each other's scores.
-    /// A match that reaches past `decided` lies in the window of a keyword it contains,
-    /// which stays, so what is searched from there on is what a whole-text scan searches.
+    /// A match that reaches past `decided` lies inside the window of one keyword hit (see
+    /// `in_one_window`), which then ends past `decided` and stays.
     pub(crate) fn scan_with_keywords(
         &self,
         hay: &str,
