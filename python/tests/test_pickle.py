@@ -53,6 +53,17 @@ def test_protocols_and_dict_policies() -> None:
         assert again.scan_input("no@example.org").verdict == "flag"
 
 
+def test_an_optional_classifier_stays_optional() -> None:
+    # The classifier on without requiring its model: the unpickled guard must not start
+    # requiring it (which fails where no model is installed).
+    guard = vallum.Guard(
+        {"detectors": {"classifier": True}, "classifier": {"require_model": False}}
+    )
+    again = pickle.loads(pickle.dumps(guard))
+    assert again.policy_toml == guard.policy_toml
+    assert "require_model = false" in again.policy_toml
+
+
 def test_report_round_trip(codename_guard: vallum.Guard) -> None:
     text = "Project Bluebird: mail jane.doe@example.org 😀"
     report = codename_guard.scan_input(text)

@@ -71,7 +71,8 @@ pub struct Detectors {
     pub injection: bool,
     /// The transformer injection classifier, used when its model is installed (the guard
     /// runs without it when none is). Off in the built-in default (see the model card's
-    /// known limits). A policy *source* that sets `classifier = true` explicitly also sets
+    /// known limits). A policy *source* that sets `classifier = true` explicitly (and does
+    /// not set `classifier.require_model` itself) also sets
     /// `classifier.require_model`, so building a guard from it fails with
     /// [`BuildError::Model`](crate::BuildError::Model) when no model is installed.
     /// (Serialised only when it differs from the default.)
@@ -302,7 +303,10 @@ impl Policy {
                 .get("detectors")
                 .and_then(|d| d.get("classifier"))
                 .and_then(toml::Value::as_bool);
-            policy.require_classifier_if(set);
+            let require_set = table
+                .get("classifier")
+                .is_some_and(|c| c.get("require_model").is_some());
+            policy.require_classifier_if(set, require_set);
         }
         policy.validate()?;
         Ok(policy)
@@ -318,7 +322,8 @@ impl Policy {
             let set = value
                 .pointer("/detectors/classifier")
                 .and_then(serde_json::Value::as_bool);
-            policy.require_classifier_if(set);
+            let require_set = value.pointer("/classifier/require_model").is_some();
+            policy.require_classifier_if(set, require_set);
         }
         policy.validate()?;
         Ok(policy)
@@ -341,9 +346,11 @@ impl Policy {
         }
     }
 
-    /// An explicit `detectors.classifier = true` in a source asks for the model.
-    fn require_classifier_if(&mut self, explicitly_set: Option<bool>) {
-        if explicitly_set == Some(true) {
+    /// An explicit `detectors.classifier = true` in a source asks for the model, unless
+    /// the source also says `classifier.require_model` itself (as `to_toml` and `to_json`
+    /// write it, so a policy round-trips).
+    fn require_classifier_if(&mut self, explicitly_set: Option<bool>, require_set: bool) {
+        if explicitly_set == Some(true) && !require_set {
             self.classifier.require_model = true;
         }
     }

@@ -78,6 +78,18 @@ fn serialised_policies_keep_their_meaning() {
     // A serialised default must not turn into "model required" when read back.
     let back = Policy::from_toml(&Policy::default().to_toml()).unwrap();
     assert!(!back.classifier.require_model);
+    // Nor a policy that turns the classifier on without requiring its model (built in
+    // code): its `require_model = false` is written out and read back as it is.
+    let mut optional = Policy::default();
+    optional.detectors.classifier = true;
+    optional.classifier.require_model = false;
+    assert_eq!(Policy::from_toml(&optional.to_toml()).unwrap(), optional);
+    assert_eq!(Policy::from_json(&optional.to_json()).unwrap(), optional);
+    // A source that says both keeps what it says.
+    let both =
+        Policy::from_toml("[detectors]\nclassifier = true\n[classifier]\nrequire_model = false")
+            .unwrap();
+    assert!(both.detectors.classifier && !both.classifier.require_model);
 }
 
 #[test]
