@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use candle_core::{DType, Tensor};
 use tokenizers::Tokenizer;
+use vallum_pool::ProcessPool;
 
 use crate::model::{BertConfig, Encoder, Weights};
 pub use crate::windows::{PlannedWindow, plan_windows};
@@ -227,7 +228,7 @@ struct Inner {
     tokenizer: Tokenizer,
     device: candle_core::Device,
     device_name: String,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<ProcessPool>,
     opts: ClassifierOptions,
     sha256: String,
     cls: u32,
@@ -402,16 +403,10 @@ impl Classifier {
         };
         let cls = special("[CLS]")?;
         let sep = special("[SEP]")?;
-        let pool = match opts.threads {
-            None => None,
-            Some(n) => Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .thread_name(|i| format!("vallum-classifier-{i}"))
-                    .build()
-                    .map_err(|e| ClassifierError::InvalidOptions(format!("thread pool: {e}")))?,
-            ),
-        };
+        // Per process, so that a forked child gets threads of its own.
+        let pool = opts
+            .threads
+            .map(|n| ProcessPool::with_threads("vallum-classifier", n));
         Ok(Self(Arc::new(Inner {
             encoder,
             tokenizer,
