@@ -121,6 +121,10 @@ const MAX_STORED_HITS: usize = 1 << 16;
 /// released (`push` returns `""`) but scanning goes on, so `report()` after `finish` holds
 /// the same findings as [`Guard::scan_output`] of the whole text, with offsets into it.
 ///
+/// With the default policy a byte waits at most about 3 KB of further text before it is
+/// released (1 KB held back for pending matches, plus one 2 KB step between scans), except
+/// where a pending match needs more (an open markdown link, a private-key block).
+///
 /// The stream owns what it needs (a clone of the guard, which is an `Arc`, and the
 /// prompt), so it can be moved across threads and held by the language bindings.
 ///

@@ -221,13 +221,15 @@ fn releases_prose_promptly_and_keeps_memory_bounded() {
         s.push(para).unwrap();
         pushed += para.len();
         max_buffered = max_buffered.max(s.buffered());
+        // The default rules hold back 1 KB and scan every 2 KB: nothing waits longer
+        // than that plus the chunk.
         assert!(
-            pushed - s.released() <= 16 * 1024,
+            pushed - s.released() <= 3 * 1024 + para.len(),
             "held back {} bytes",
             pushed - s.released()
         );
     }
-    assert!(max_buffered <= 16 * 1024, "buffered {max_buffered} bytes");
+    assert!(max_buffered <= 8 * 1024, "buffered {max_buffered} bytes");
     s.finish().unwrap();
     assert_eq!(s.released(), pushed);
 }
