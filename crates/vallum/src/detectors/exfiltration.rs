@@ -101,6 +101,16 @@ struct UseKinds {
     link: bool,
 }
 
+/// A reference link or image being read whose definition comes later in the text.
+struct LaterRef {
+    /// Its source text, `[text][label]` or `![text][label]`.
+    range: Range<usize>,
+    /// The link depth inside it.
+    depth: usize,
+    /// Whether everything inside it so far is plain text.
+    plain: bool,
+}
+
 /// What the analysis of one text found besides findings, for a stream.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
@@ -219,10 +229,39 @@ impl Exfiltration {
         let mut resolved_later: Vec<(String, bool, usize)> = Vec::new();
         let mut text_run: Option<Range<usize>> = None;
         let mut html_run: Option<Range<usize>> = None;
+        // A reference whose definition comes later in the text, while its link text is
+        // plain: a stream that has not seen the definition yet reads it as text, so the
+        // text around it (a bare URL running into it) is read the same way here.
+        let mut later: Option<LaterRef> = None;
         while let Some((event, range)) = iter.next() {
+            let later_start = match &event {
+                Event::Start(
+                    Tag::Image { link_type, id, .. } | Tag::Link { link_type, id, .. },
+                ) if later.is_none() && is_reference(*link_type) => {
+                    let label = normalize_label(id);
+                    (!refs.defs.contains_key(&label))
+                        .then(|| iter.reference_definitions().get(id))
+                        .flatten()
+                        .and_then(|def| def_dest_span(text, def.span.clone()))
+                        .filter(|d| d.start > range.start)
+                }
+                _ => None,
+            };
+            let closes_later = matches!(event, Event::End(TagEnd::Image | TagEnd::Link))
+                && later.as_ref().is_some_and(|l| l.depth == link_depth);
+            if let Some(l) = later.as_mut()
+                && !closes_later
+                && !matches!(event, Event::Text(_))
+            {
+                l.plain = false;
+            }
+            let hold_run = later_start.is_some() || later.as_ref().is_some_and(|l| l.plain);
             let is_text = matches!(event, Event::Text(_)) && link_depth == 0 && code_depth == 0;
             let is_html = matches!(event, Event::Html(_) | Event::InlineHtml(_));
-            if !is_text && let Some(r) = text_run.take() {
+            if !is_text
+                && !hold_run
+                && let Some(r) = text_run.take()
+            {
                 ctx.bare_urls(r, out);
             }
             if !is_html && let Some(r) = html_run.take() {
@@ -260,18 +299,34 @@ impl Exfiltration {
                             // A definition from an earlier part of the stream comes first
                             // in the text, so it is the one CommonMark uses.
                             dest.clone_from(&def.dest);
-                        } else if let Some(def) = iter.reference_definitions().get(&id) {
-                            if let Some(d) = def_dest_span(text, def.span.clone())
-                                && d.start > span.start
-                            {
-                                span = d;
-                                resolved_later.push((label, image, range.start));
-                            }
+                        } else if let Some(d) = later_start {
+                            span = d;
+                            resolved_later.push((label, image, range.start));
+                            later = Some(LaterRef {
+                                range: range.clone(),
+                                depth: link_depth,
+                                plain: true,
+                            });
                         }
                     }
                     ctx.judge(&dest, role, span, out);
                 }
                 Event::End(TagEnd::Image | TagEnd::Link) => {
+                    if closes_later
+                        && let Some(l) = later.take()
+                        && l.plain
+                    {
+                        match text_run.as_mut() {
+                            Some(r) if r.end == l.range.start => r.end = l.range.end,
+                            _ => {
+                                if let Some(r) = text_run.replace(l.range) {
+                                    ctx.bare_urls(r, out);
+                                }
+                            }
+                        }
+                    } else if closes_later {
+                        later = None;
+                    }
                     link_depth = link_depth.saturating_sub(1);
                 }
                 Event::Start(Tag::CodeBlock(_)) => {
