@@ -292,6 +292,17 @@ pub(crate) struct KeywordHit {
     pub(crate) end: usize,
 }
 
+impl KeywordHit {
+    /// A match of the automaton in a haystack that starts `offset` bytes into the text.
+    pub(crate) fn from_match(m: &aho_corasick::Match, offset: usize) -> KeywordHit {
+        KeywordHit {
+            pattern: m.pattern().as_u32(),
+            start: offset + m.start(),
+            end: offset + m.end(),
+        }
+    }
+}
+
 /// A rule that failed to compile.
 #[derive(Debug)]
 pub(crate) struct CompileError {
@@ -673,11 +684,9 @@ impl Engine {
         f: impl FnOnce(&mut dyn Iterator<Item = KeywordHit>) -> R,
     ) -> R {
         match &self.keywords {
-            Some(ac) => f(&mut ac.find_overlapping_iter(hay).map(|m| KeywordHit {
-                pattern: m.pattern().as_u32(),
-                start: m.start(),
-                end: m.end(),
-            })),
+            Some(ac) => f(&mut ac
+                .find_overlapping_iter(hay)
+                .map(|m| KeywordHit::from_match(&m, 0))),
             None => f(&mut std::iter::empty()),
         }
     }

@@ -586,11 +586,7 @@ impl OutputStream {
             .keyword_automaton()
             .into_iter()
             .flat_map(|ac| ac.find_overlapping_iter(&self.buf[search_from - self.base..]))
-            .map(|m| KeywordHit {
-                pattern: m.pattern().as_u32(),
-                start: search_from + m.start(),
-                end: search_from + m.end(),
-            })
+            .map(|m| KeywordHit::from_match(&m, search_from))
             .filter(|h| !reuse || h.end > done);
         // Every match of the slice is kept again for the next slice (`scan` drops those
         // before its start once it is known), and the new ones are tracked. Until the
