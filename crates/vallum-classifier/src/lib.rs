@@ -26,6 +26,7 @@
 //! pins compiled into this crate ([`ModelPins::builtin`]); anything else is refused.
 #![deny(missing_docs)]
 
+mod cpu;
 pub mod model;
 pub mod train;
 pub mod weights;
@@ -508,7 +509,7 @@ impl Classifier {
         jobs.sort_by_key(|j| std::cmp::Reverse(j.2.len()));
         for chunk in jobs.chunks(inner.opts.batch_size) {
             let seqs: Vec<&[u32]> = chunk.iter().map(|j| j.2.as_slice()).collect();
-            let probs = self.probs(&seqs)?;
+            let probs = self.probs_inner(&seqs)?;
             for (j, p) in chunk.iter().zip(probs) {
                 out[j.0][j.1].score = p;
             }
@@ -516,20 +517,27 @@ impl Classifier {
         Ok(out)
     }
 
-    /// `P(injection)` for token sequences that already carry `[CLS]`/`[SEP]`.
+    /// `P(injection)` for token sequences that already carry `[CLS]`/`[SEP]`, on the
+    /// classifier's own threads when [`ClassifierOptions::threads`] is set.
     pub fn probs(&self, seqs: &[&[u32]]) -> Result<Vec<f32>, ClassifierError> {
+        match &self.0.pool {
+            Some(pool) => pool.install(|| self.probs_inner(seqs)),
+            None => self.probs_inner(seqs),
+        }
+    }
+
+    fn probs_inner(&self, seqs: &[&[u32]]) -> Result<Vec<f32>, ClassifierError> {
         let inner = &*self.0;
-        let err = |e: candle_core::Error| ClassifierError::Inference {
-            device: inner.device_name.clone(),
-            message: e.to_string(),
-        };
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
-        let (ids, mask) = pad_batch(seqs, &inner.device).map_err(err)?;
-        let logits = inner.encoder.logits(&ids, &mask).map_err(err)?;
-        let p = candle_nn::ops::sigmoid(&logits).map_err(err)?;
-        p.to_vec1::<f32>().map_err(err)
+        let logits = inner.encoder.logits_of(seqs, &inner.device).map_err(|e| {
+            ClassifierError::Inference {
+                device: inner.device_name.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(logits.into_iter().map(sigmoid).collect())
     }
 
     /// Token ids (without special tokens) and byte offsets of `text`, as the classifier sees it.
@@ -540,6 +548,16 @@ impl Classifier {
             .encode(text, false)
             .map_err(|e| ClassifierError::Tokenizer(e.to_string()))?;
         Ok((enc.get_ids().to_vec(), enc.get_offsets().to_vec()))
+    }
+}
+
+/// The logistic function, computed so that large `|z|` neither overflows nor loses precision.
+fn sigmoid(z: f32) -> f32 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
     }
 }
 

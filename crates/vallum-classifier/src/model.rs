@@ -8,10 +8,13 @@
 #![allow(clippy::many_single_char_names)] // b, t, h, q, k, v: the usual tensor names
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::Linear;
 use serde::Deserialize;
+
+use crate::cpu::CpuEncoder;
 
 /// The subset of a Hugging Face `config.json` for BERT that the encoder needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +114,21 @@ impl<'a> Weights<'a> {
     /// Wraps a name -> tensor map; tensors are moved to `device` and cast to `dtype`.
     pub fn new(map: &'a HashMap<String, Tensor>, dtype: DType, device: &'a Device) -> Self {
         Self { map, dtype, device }
+    }
+
+    /// The device tensors are moved to.
+    pub fn device(&self) -> &Device {
+        self.device
+    }
+
+    /// The dtype tensors are cast to.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Whether a tensor called `name` exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name)
     }
 
     /// The tensor called `name`, on the target device and dtype.
@@ -273,35 +291,55 @@ pub fn mean_pool(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
 pub struct Encoder {
     /// Model configuration.
     pub config: BertConfig,
-    embeddings: Embeddings,
-    layers: Vec<Layer>,
-    /// `classifier.weight` (1, hidden) and `classifier.bias` (1), if loaded.
-    head: Option<Linear>,
+    imp: Imp,
+}
+
+#[derive(Debug, Clone)]
+enum Imp {
+    /// candle tensor ops: any device and dtype.
+    Candle {
+        embeddings: Embeddings,
+        layers: Vec<Layer>,
+        /// `classifier.weight` (1, hidden) and `classifier.bias` (1), if loaded.
+        head: Option<Linear>,
+    },
+    /// The fused f32 CPU kernels of [`crate::cpu`].
+    Cpu(Arc<CpuEncoder>),
 }
 
 impl Encoder {
-    /// Loads the whole encoder (and the head when `classifier.weight` is present).
+    /// Loads the whole encoder (and the head when `classifier.weight` is present). `fused`
+    /// asks for the inference form: on the CPU in f32 that is the fused kernels of
+    /// [`crate::cpu`], elsewhere candle ops with one QKV projection.
     pub fn load(w: &Weights<'_>, cfg: &BertConfig, fused: bool) -> Result<Self> {
         if cfg.hidden_act != "gelu" {
             candle_core::bail!("unsupported activation `{}` (only gelu)", cfg.hidden_act);
         }
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| Layer::load(w, cfg, i, fused))
-            .collect::<Result<Vec<_>>>()?;
-        let head = if w.map.contains_key("classifier.weight") {
-            Some(w.linear("classifier")?)
+        let imp = if fused && crate::cpu::applies(w) {
+            Imp::Cpu(Arc::new(CpuEncoder::load(w, cfg)?))
         } else {
-            None
+            let layers = (0..cfg.num_hidden_layers)
+                .map(|i| Layer::load(w, cfg, i, fused))
+                .collect::<Result<Vec<_>>>()?;
+            let head = if w.contains("classifier.weight") {
+                Some(w.linear("classifier")?)
+            } else {
+                None
+            };
+            Imp::Candle {
+                embeddings: Embeddings::load(w, cfg)?,
+                layers,
+                head,
+            }
         };
         Ok(Self {
             config: cfg.clone(),
-            embeddings: Embeddings::load(w, cfg)?,
-            layers,
-            head,
+            imp,
         })
     }
 
-    /// Runs embeddings and layers `0..upto`: (batch, seq) ids -> hidden states.
+    /// Runs embeddings and layers `0..upto`: (batch, seq) ids -> hidden states. With the
+    /// fused CPU kernels, padded positions come back as zeros (they are never computed).
     pub fn hidden_states(
         &self,
         ids: &Tensor,
@@ -309,28 +347,94 @@ impl Encoder {
         upto: usize,
         mode: Mode,
     ) -> Result<Tensor> {
-        let x = self.embeddings.forward(ids, mode)?;
-        let bias = mask_bias(mask, x.dtype())?;
-        self.layers[..upto]
-            .iter()
-            .try_fold(x, |x, l| l.forward(&x, &bias, mode))
+        match &self.imp {
+            Imp::Candle {
+                embeddings, layers, ..
+            } => {
+                let x = embeddings.forward(ids, mode)?;
+                let bias = mask_bias(mask, x.dtype())?;
+                layers[..upto]
+                    .iter()
+                    .try_fold(x, |x, l| l.forward(&x, &bias, mode))
+            }
+            Imp::Cpu(cpu) => {
+                let (b, t) = ids.dims2()?;
+                let rows = unpadded(ids, mask)?;
+                let seqs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+                let packed = cpu.hidden_states(&seqs, upto)?;
+                let h = self.config.hidden_size;
+                let mut out = vec![0f32; b * t * h];
+                for (i, r) in packed.starts.windows(2).enumerate() {
+                    out[i * t * h..][..(r[1] - r[0]) * h]
+                        .copy_from_slice(&packed.values[r[0] * h..r[1] * h]);
+                }
+                Tensor::from_vec(out, (b, t, h), ids.device())
+            }
+        }
     }
 
     /// Mean-pooled sentence embeddings (the sentence-transformers output, unnormalised).
     pub fn embed(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let h = self.hidden_states(ids, mask, self.layers.len(), Mode::Infer)?;
-        mean_pool(&h, mask)
+        match &self.imp {
+            Imp::Candle { layers, .. } => {
+                let h = self.hidden_states(ids, mask, layers.len(), Mode::Infer)?;
+                mean_pool(&h, mask)
+            }
+            Imp::Cpu(cpu) => {
+                let rows = unpadded(ids, mask)?;
+                let seqs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+                let pooled = cpu.embed(&seqs)?;
+                let h = self.config.hidden_size;
+                Tensor::from_vec(pooled.concat(), (seqs.len(), h), ids.device())
+            }
+        }
     }
 
     /// One logit per sequence: (batch,) f32.
     pub fn logits(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let head = self
-            .head
-            .as_ref()
-            .ok_or_else(|| candle_core::Error::Msg("model has no classifier head".into()))?;
-        let pooled = self.embed(ids, mask)?;
-        head.forward(&pooled)?.squeeze(1)?.to_dtype(DType::F32)
+        match &self.imp {
+            Imp::Candle { head, .. } => {
+                let head = head.as_ref().ok_or_else(|| {
+                    candle_core::Error::Msg("model has no classifier head".into())
+                })?;
+                let pooled = self.embed(ids, mask)?;
+                head.forward(&pooled)?.squeeze(1)?.to_dtype(DType::F32)
+            }
+            Imp::Cpu(cpu) => {
+                let rows = unpadded(ids, mask)?;
+                let seqs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+                Tensor::new(cpu.logits(&seqs)?, ids.device())
+            }
+        }
     }
+
+    /// One logit per token sequence, padding and batching them as the implementation needs.
+    pub fn logits_of(&self, seqs: &[&[u32]], device: &Device) -> Result<Vec<f32>> {
+        match &self.imp {
+            Imp::Cpu(cpu) => cpu.logits(seqs),
+            Imp::Candle { .. } => {
+                let (ids, mask) = crate::pad_batch(seqs, device)?;
+                self.logits(&ids, &mask)?.to_vec1::<f32>()
+            }
+        }
+    }
+}
+
+/// The token rows of a right-padded (batch, seq) batch, without their padding.
+fn unpadded(ids: &Tensor, mask: &Tensor) -> Result<Vec<Vec<u32>>> {
+    let ids = ids.to_dtype(DType::U32)?.to_vec2::<u32>()?;
+    let mask = mask.to_dtype(DType::U32)?.to_vec2::<u32>()?;
+    ids.into_iter()
+        .zip(mask)
+        .map(|(mut row, m)| {
+            let len = m.iter().take_while(|&&v| v != 0).count();
+            if m[len..].iter().any(|&v| v != 0) {
+                candle_core::bail!("the attention mask must be a run of ones then padding");
+            }
+            row.truncate(len);
+            Ok(row)
+        })
+        .collect()
 }
 
 /// The trainable top of the network: layers `first..` plus the head, run on cached inputs.

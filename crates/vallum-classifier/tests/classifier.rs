@@ -501,3 +501,91 @@ fn classifier_is_send_sync_and_cheap_to_clone() {
     let d = ClassifierOptions::default();
     assert!(d.max_window_tokens <= 512 && d.stride_tokens < d.max_window_tokens - 2);
 }
+
+/// The fused CPU kernels (`Encoder::load(.., true)` on the CPU in f32) compute what candle's
+/// tensor ops compute, on a model whose widths are not multiples of the weight panels, for
+/// sequences of different lengths padded into one batch.
+#[test]
+fn fused_cpu_encoder_matches_candle_ops() {
+    let cfg: BertConfig = serde_json::from_value(serde_json::json!({
+        "vocab_size": WORDS.len() + 4, "hidden_size": 48, "num_hidden_layers": 3,
+        "num_attention_heads": 4, "intermediate_size": 200, "max_position_embeddings": 512,
+        "layer_norm_eps": 1e-12, "hidden_act": "gelu"
+    }))
+    .unwrap();
+    let mut map = tiny_base(&cfg);
+    let mut rng = Rng::new(11);
+    map.insert(
+        "classifier.weight".into(),
+        rand_tensor(&mut rng, &[1, 48], 0.3),
+    );
+    map.insert("classifier.bias".into(), rand_tensor(&mut rng, &[1], 0.1));
+    let w = Weights::new(&map, DType::F32, &Device::Cpu);
+    let fused = Encoder::load(&w, &cfg, true).unwrap();
+    let reference = Encoder::load(&w, &cfg, false).unwrap();
+    let vocab = u32::try_from(cfg.vocab_size).unwrap();
+    let seqs: Vec<Vec<u32>> = [1u32, 5, 17, 140]
+        .iter()
+        .map(|&n| (0..n).map(|i| 2 + (i * 7 + n) % (vocab - 2)).collect())
+        .collect();
+    let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
+    let (ids, mask) = vallum_classifier::pad_batch(&refs, &Device::Cpu).unwrap();
+    let max_diff = |a: &Tensor, b: &Tensor| -> f32 {
+        let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    };
+    let (e1, e2) = (
+        fused.embed(&ids, &mask).unwrap(),
+        reference.embed(&ids, &mask).unwrap(),
+    );
+    assert!(
+        max_diff(&e1, &e2) < 1e-4,
+        "embeddings differ by {}",
+        max_diff(&e1, &e2)
+    );
+    let (l1, l2) = (
+        fused.logits(&ids, &mask).unwrap(),
+        reference.logits(&ids, &mask).unwrap(),
+    );
+    assert!(
+        max_diff(&l1, &l2) < 1e-4,
+        "logits differ by {}",
+        max_diff(&l1, &l2)
+    );
+    assert_eq!(
+        fused.logits_of(&refs, &Device::Cpu).unwrap(),
+        l1.to_vec1::<f32>().unwrap()
+    );
+    // Hidden states after two layers: the real tokens agree, the padding is zeros.
+    let mode = vallum_classifier::model::Mode::Infer;
+    let h1 = fused.hidden_states(&ids, &mask, 2, mode).unwrap();
+    let h2 = reference.hidden_states(&ids, &mask, 2, mode).unwrap();
+    for (row, s) in seqs.iter().enumerate() {
+        let a = h1.get(row).unwrap().narrow(0, 0, s.len()).unwrap();
+        let b = h2.get(row).unwrap().narrow(0, 0, s.len()).unwrap();
+        assert!(
+            max_diff(&a, &b) < 1e-4,
+            "row {row} differs by {}",
+            max_diff(&a, &b)
+        );
+        let pad = h1
+            .get(row)
+            .unwrap()
+            .narrow(0, s.len(), 140 - s.len())
+            .unwrap();
+        let zeros = pad.zeros_like().unwrap();
+        assert_eq!(max_diff(&pad, &zeros).to_bits(), 0f32.to_bits());
+    }
+    // Bad input is an error, never a panic.
+    assert!(fused.logits_of(&[&[2, vocab, 3]], &Device::Cpu).is_err());
+    let too_long = vec![2u32; 513];
+    assert!(fused.logits_of(&[&too_long], &Device::Cpu).is_err());
+    let holey = Tensor::new(&[[1u32, 0, 1]], &Device::Cpu).unwrap();
+    let ids3 = Tensor::new(&[[2u32, 3, 4]], &Device::Cpu).unwrap();
+    assert!(fused.embed(&ids3, &holey).is_err());
+}
