@@ -303,14 +303,14 @@ enum Imp {
         /// `classifier.weight` (1, hidden) and `classifier.bias` (1), if loaded.
         head: Option<Linear>,
     },
-    /// The fused f32 CPU kernels of [`crate::cpu`].
+    /// The fused f32 CPU kernels of `src/cpu.rs`.
     Cpu(Arc<CpuEncoder>),
 }
 
 impl Encoder {
     /// Loads the whole encoder (and the head when `classifier.weight` is present). `fused`
     /// asks for the inference form: on the CPU in f32 that is the fused kernels of
-    /// [`crate::cpu`], elsewhere candle ops with one QKV projection.
+    /// `src/cpu.rs`, elsewhere candle ops with one QKV projection.
     pub fn load(w: &Weights<'_>, cfg: &BertConfig, fused: bool) -> Result<Self> {
         if cfg.hidden_act != "gelu" {
             candle_core::bail!("unsupported activation `{}` (only gelu)", cfg.hidden_act);
