@@ -578,9 +578,9 @@ impl Engine {
         } else {
             Some(KEYWORD_AUTOMATA.get_or_build(&keyword_list, || {
                 // The contiguous NFA, not the DFA: over the default packs' 1,115 keywords
-                // it builds in about a seventh of the time (the first guard of a process:
-                // 30 -> 15 ms) and scans as fast (criterion, side by side: prose +8%,
-                // dense chat +3%, source code -8%), the DFA's tables being too big for
+                // it builds in about an eighth of the time (the first guard of a process:
+                // 28 -> 16 ms) and scans as fast (criterion, side by side: prose +8%,
+                // dense chat +3%, source code -7%), the DFA's tables being too big for
                 // the cache. Huge user term lists get aho-corasick's own choice.
                 let kind = (keyword_list.len() <= 4096).then_some(AhoCorasickKind::ContiguousNFA);
                 AhoCorasickBuilder::new()
