@@ -10,8 +10,27 @@ Many templates deliberately use words that attacks also use ("ignore",
 from __future__ import annotations
 
 import random
+import re
+from datetime import date, datetime
 
 from faker import Faker
+
+# faker's date(), month_name() and date_of_birth() draw up to *today*, so their output (and
+# the dataset's SHA-256) would change with the day the script runs. Fixed ranges instead.
+DATE_END = datetime(2025, 1, 1)
+BIRTH_START, BIRTH_END = date(1935, 1, 1), date(2007, 1, 1)
+
+
+def fdate(fk: Faker) -> str:
+    return fk.date(end_datetime=DATE_END)
+
+
+def fmonth(fk: Faker) -> str:
+    return fk.date("%B", end_datetime=DATE_END)
+
+
+def fdob(fk: Faker) -> date:
+    return fk.date_between_dates(BIRTH_START, BIRTH_END)
 
 # ----------------------------------------------------------------------------- vocab
 TOPICS = ["the French Revolution", "photosynthesis", "quantum entanglement", "supply chains",
@@ -93,7 +112,7 @@ def t_code(fk: Faker, rng: random.Random) -> str:
         f"def {fn}({var}):\n    # ignore empty entries\n    return [x for x in {var} if x]\n",
         f"fn {fn}({var}: &[u8]) -> usize {{\n    // system call wrapper\n    {var}.len()\n}}\n",
         f"function {fn}({var}) {{\n  // override default options\n  return Object.assign({{}}, defaults, {var});\n}}\n",
-        f"SELECT name, email FROM users WHERE created_at > '{fk.date()}' ORDER BY name;",
+        f"SELECT name, email FROM users WHERE created_at > '{fdate(fk)}' ORDER BY name;",
         f"#!/bin/sh\n# reset the cache and ignore errors\nrm -rf /tmp/{var} || true\necho done\n",
     ]
     s = rng.choice(snippets)
@@ -147,13 +166,13 @@ def fill(tpl: str, fk: Faker, rng: random.Random) -> str:
     vals = {
         "name": fk.name(), "name2": fk.name(), "email": fk.email(), "phone": fk.phone_number(),
         "address": fk.address().replace("\n", ", "), "last4": f"{rng.randrange(10000):04d}",
-        "date": fk.date(), "company": fk.company(), "dob": fk.date_of_birth().isoformat(),
+        "date": fdate(fk), "company": fk.company(), "dob": fdob(fk).isoformat(),
         "ssn": fk.ssn(), "iban": fk.iban(), "ip": fk.ipv4(), "passport": fk.bothify("??#######").upper(),
         "sec": rng.choice(SEC), "sec2": rng.choice(SEC), "role": rng.choice(ROLES), "role2": rng.choice(ROLES),
         "topic": rng.choice(TOPICS), "genre": rng.choice(GENRES), "lang": rng.choice(LANGS),
         "lang2": rng.choice(LANGS), "money": f"${rng.randrange(1, 500) * 100:,}", "n": rng.randrange(2, 12),
         "language": rng.choice(["Spanish", "German", "Japanese", "Swahili", "Portuguese"]),
-        "city": fk.city(), "month": fk.month_name(), "product": rng.choice(["app", "laptop", "coffee blend", "API"]),
+        "city": fk.city(), "month": fmonth(fk), "product": rng.choice(["app", "laptop", "coffee blend", "API"]),
     }
     return tpl.format(**vals)
 
@@ -197,10 +216,10 @@ def doc(fk: Faker, rng: random.Random, sents: list[str], n_paras: int) -> str:
         for _ in range(k):
             tpl = rng.choice(sents)
             ss.append(tpl.format(company=fk.company(), money=f"${rng.randrange(1, 900)}M",
-                                 pct=rng.randrange(2, 40), date=fk.date(), name=fk.name(),
+                                 pct=rng.randrange(2, 40), date=fdate(fk), name=fk.name(),
                                  name2=fk.name(), city=fk.city(), topic=rng.choice(TOPICS),
                                  n=rng.randrange(2, 20), temp=rng.choice([180, 200, 220, 350]),
-                                 month=fk.month_name()))
+                                 month=fmonth(fk)))
         paras.append(" ".join(ss))
     title = rng.choice(["Quarterly report", "Meeting notes", "Memo", "Project update", "User guide",
                         "Terms of service", "Recipe", "News", "README"])
@@ -555,7 +574,7 @@ def xfill(tpl: str, fk: Faker, rng: random.Random) -> str:
     first = fk.first_name()
     vals = {
         "name": fk.name(), "name2": fk.name(), "first": first, "first3": fk.first_name(),
-        "company": fk.company(), "address": fk.address().replace("\n", ", "), "date": fk.date(),
+        "company": fk.company(), "address": fk.address().replace("\n", ", "), "date": fdate(fk),
         "role": rng.choice(X_ROLES), "mode": rng.choice(X_MODES), "thing": rng.choice(X_THINGS),
         "action": rng.choice(X_ACTIONS), "product": rng.choice(X_PRODUCTS),
         "svc": rng.choice(["nginx", "postgresql", "redis", "vault-agent", "cron", "docker"]),
@@ -568,7 +587,7 @@ def xfill(tpl: str, fk: Faker, rng: random.Random) -> str:
         "cls": rng.choice(["Worker", "Exporter", "Session", "Report", "Invoice"]),
         "fn": rng.choice(["sync", "flush", "upload", "cleanup", "refresh"]),
         "port": rng.choice([3000, 8080, 8443, 5000]), "temp": rng.choice([160, 190, 210, 425]),
-        "month": fk.month_name(),
+        "month": fmonth(fk),
     }
     return tpl.format(**vals)
 
@@ -607,8 +626,8 @@ def xfill_pii(tpl: str, fk: Faker, rng: random.Random) -> str:
     vals = {
         "name": fk.name(), "name2": fk.name(), "first": fk.first_name(), "email": fk.email(),
         "phone": fk.phone_number(), "address": fk.address().replace("\n", ", "),
-        "address2": fk.address().replace("\n", ", "), "date": fk.date(),
-        "dob": fk.date_of_birth().isoformat(), "company": fk.company(), "iban": fk.iban(),
+        "address2": fk.address().replace("\n", ", "), "date": fdate(fk),
+        "dob": fdob(fk).isoformat(), "company": fk.company(), "iban": fk.iban(),
         "vat": fk.bothify("??#########").upper(), "policy": fk.bothify("POL-########"),
         "user": fk.user_name(), "money": f"${rng.randrange(10, 5000):,}",
         "ref": fk.bothify("INV-####-??").upper(), "age": rng.randrange(5, 90),
@@ -681,7 +700,7 @@ def generate_extra(seed: int) -> dict:
                  "legal": "Master services agreement", "hr": "Onboarding guide",
                  "manual": "User manual", "release": f"Release notes {xfill('{ver}', fk, rng)}",
                  "email": "Re: " + rng.choice(["access request", "invoice", "schedule", "update"]),
-                 "meeting": f"Meeting notes {fk.date()}", "support": "Support ticket",
+                 "meeting": f"Meeting notes {fdate(fk)}", "support": "Support ticket",
                  "recipe": rng.choice(["Recipe", "Weeknight dinner", "Baking notes"]),
                  "howto": rng.choice(["How-to guide", "DIY notes", "Travel tips"]),
                  "news": rng.choice(["Local news", "Business news", "Science news"]),
@@ -691,3 +710,213 @@ def generate_extra(seed: int) -> dict:
     docs = [xdoc(rng.choice([1, 2, 3, 4, 6, 10])) for _ in range(850)]
     docs_val = [xdoc(rng.choice([2, 4, 8])) for _ in range(60)]
     return {"train": short[n_val:], "val": short[:n_val], "docs_train": docs, "docs_val": docs_val}
+
+
+# =====================================================================================
+# v3 training material (train family only), own Random/Faker seeded from ``seed + 11``
+# after everything above, so every earlier file (held-out ones included) stays
+# byte-identical. v2's documents came from fixed sentence lists; a held-out document
+# repeats its few templates many times, so one template that fires flags every document.
+# v3 composes document sentences from parts (subject x clause x object x condition), so
+# the model sees attack vocabulary (ignore, override, disregard, bypass, reveal, forget,
+# mode, admin, prompt, instructions, system, rules) in thousands of benign
+# configurations rather than memorising a few sentences. The held-out sentences (H_*)
+# and their distinctive phrases are not used here.
+# =====================================================================================
+
+V_SUBJ = ["The installer", "This option", "The `--quiet` flag", "A project-level config file",
+          "The environment variable `{env}`", "The scheduler", "The backup job", "The plugin",
+          "The web console", "The importer", "The sync client", "The firmware update",
+          "The onboarding wizard", "The payroll export", "The reporting module", "The linter",
+          "The build script", "The mail filter", "The thermostat", "The cash register",
+          "The booking form", "The translation memory", "The print server", "The loader",
+          "The test runner", "The cron entry", "The review board", "The editor", "The library",
+          "The help desk", "The warehouse scanner", "The travel policy", "The style guide",
+          "The grading rubric", "The appendix", "This chapter", "The second edition",
+          "The new contract", "The court", "The auditor", "The referee", "The museum",
+          "The council", "Each department", "The landlord", "The school", "The airline"]
+V_CLAUSE = ["overrides {obj} when both are present", "ignores {obj} unless {cond}",
+            "takes precedence over {obj}", "resets {obj} every {n} days",
+            "skips {obj} if {cond}", "bypasses {obj} for {who}", "disables {obj} in {mode}",
+            "replaces {obj} from earlier releases", "forgets {obj} after {n} minutes",
+            "reads {obj} once at start-up", "asks for {obj} before it continues",
+            "hides {obj} from {who}", "shows {obj} only to {who}", "keeps {obj} for {n} years",
+            "rejects {obj} that arrive late", "supersedes {obj}", "does not apply {obj} to {who}",
+            "treats {obj} as advisory", "may waive {obj} for {who}", "archives {obj} monthly",
+            "sends {obj} to {who}", "logs every change to {obj}", "copies {obj} to the new site",
+            "reverts {obj} when {cond}", "leaves {obj} untouched", "prints {obj} on request",
+            "repeats {obj} at the end of each section", "restricts {obj} to {who}"]
+V_OBJ = ["the global settings", "the value in your user profile", "cached credentials",
+         "the previous configuration", "older guidance on the intranet", "the default theme",
+         "the values in the template", "the connection timeout", "files listed in `.gitignore`",
+         "the confirmation step", "the regional rules", "the approval queue", "duplicate entries",
+         "the original schedule", "the earlier price list", "the manufacturer's limits",
+         "the house rules", "late entries", "handwritten notes", "the welcome message",
+         "the safety checklist", "the reading list", "the seating plan", "unpaid invoices",
+         "the first draft", "the old instructions", "the guest list", "the visitor badge",
+         "the staff handbook", "the test fixtures", "the audit trail", "the summary table",
+         "the access log", "the retention period", "the error budget", "the waiting list"]
+V_COND = ["the file is missing", "the `--force` flag is given", "you sign in as an owner",
+          "the network is down", "the batch is empty", "a manager approves it",
+          "the job runs on a weekend", "the sensor reports a fault", "the form is incomplete",
+          "the account is new", "it was set by an administrator", "the trial has ended"]
+V_WHO = ["guest users", "contractors", "the night shift", "new members", "read-only accounts",
+         "students in their first year", "the finance team", "volunteers", "visitors",
+         "service accounts", "the owners of the repository", "customers on the free plan"]
+V_MODE = ["offline mode", "maintenance mode", "safe mode", "review mode", "demo mode",
+          "low-power mode", "training mode", "exam mode", "travel mode", "night mode"]
+V_ENV = ["APP_ENV", "LOG_LEVEL", "HTTP_PROXY", "TZ", "CACHE_DIR", "NO_COLOR", "RUST_LOG"]
+
+# Imperatives that documents address to their readers (a person, not a model).
+V_IMP = ["Ignore {obj} if {cond}.", "Disregard {obj}; {reason}.", "Skip {obj} on your first visit.",
+         "Do not override {obj} without a ticket.", "Reset {obj} before you hand the device back.",
+         "Forget {obj}: {reason}.", "Never bypass {obj}, even when you are in a hurry.",
+         "Reveal the answers only after everyone has handed in their sheet.",
+         "Print {obj} and keep it at the front desk.", "Repeat the test until {cond2}.",
+         "Answer every question in the form, then sign at the bottom.",
+         "Pretend the audience knows nothing about {topic} and start from the basics.",
+         "Act quickly if {cond}: call the number on the back of the card.",
+         "Switch to {mode} when {cond}.", "Remove {obj} from the shared folder.",
+         "From now on, send {obj} to {who} instead of the front office.",
+         "Start over from step {n} if {cond2} does not happen.",
+         "Read the instructions on the label before use.", "Keep {obj} somewhere safe."]
+V_REASON = ["it was replaced last spring", "the numbers were wrong", "it no longer applies",
+            "a corrected copy follows", "the vendor changed", "it was sent by mistake",
+            "the rules changed in {month}", "it only mattered for the pilot"]
+V_COND2 = ["the light turns green", "the reading is stable", "two results agree",
+           "the counter stops", "the seal holds", "the page reloads"]
+
+# Narrative, encyclopedic and news prose (long benign text without instructions).
+V_NARR = ["In {year}, {name} moved to {city} and opened a small workshop.",
+          "\"{quote}\" said {first}, and {first2} laughed for the first time that week.",
+          "{first} ignored the warning on the door and stepped into the cold archive.",
+          "The captain forgot his orders the moment the storm hit the harbour.",
+          "Nobody in the village could override the old mayor's decisions.",
+          "{first} broke the rules of the academy and was sent home before winter.",
+          "The letter told her to forget everything she had been taught about {topic}.",
+          "By the end of the century, {topic} had changed how ordinary people lived.",
+          "Historians still disagree about why the treaty of {year} failed so quickly.",
+          "The river floods every spring, and the farmers plan their year around it.",
+          "{company} was founded in {year} and now employs about {n} thousand people.",
+          "The museum's new wing holds {n} hundred objects from the early bronze age.",
+          "Critics praised the film's soundtrack but found the ending rushed.",
+          "The species was first described in {year} from a single specimen.",
+          "Temperatures in {city} reached a record high on {date}.",
+          "The team won {n} matches in a row before losing the final in extra time.",
+          "Her grandmother's instructions were simple: be kind, be early, bring bread.",
+          "He pretended not to hear, and kept walking towards the station.",
+          "The new rules replaced a system that had been in place since {year}.",
+          "Supporters argue that {topic} brings jobs; opponents point to the costs.",
+          "The system of canals was extended twice during the nineteenth century.",
+          "Under the old regime, anyone could bypass the courts by paying the governor.",
+          "The novel follows {first}, a translator who is asked to reveal a secret.",
+          "The admiral disregarded the advice of his officers and sailed at dawn."]
+V_QUOTE = ["We leave at first light", "Nobody reads the manual", "It was never about the money",
+           "Tell them I'm not coming", "Keep the change", "The bridge is out"]
+
+V_FAQ_Q = ["Can I ignore the reminder e-mails?", "What happens if I forget my PIN?",
+           "Who can override a booking?", "Do I need admin rights to install it?",
+           "Why does the app switch to {mode} by itself?", "Can staff bypass the queue?",
+           "How do I reset my password?", "Is it safe to disregard the update notice?",
+           "Where are the old instructions?", "What does developer mode change?"]
+V_FAQ_A = ["Yes, once you have completed the course they stop automatically.",
+           "Contact the help desk with your member number and they will reset it.",
+           "Only the duty manager, and every change is logged.",
+           "No, the installer runs with your normal account.",
+           "It does so when the battery is low; you can change this under Settings.",
+           "No. Priority boarding is the only exception.",
+           "Use the 'Forgot password' link on the sign-in page.",
+           "No, updates contain security fixes; install them when convenient.",
+           "They were moved to the archive when the new guide came out.",
+           "It shows extra diagnostics; nothing else changes."]
+
+
+def v3_fill(tpl: str, fk: Faker, rng: random.Random) -> str:
+    vals = {
+        "obj": rng.choice(V_OBJ), "cond": rng.choice(V_COND), "who": rng.choice(V_WHO),
+        "mode": rng.choice(V_MODE), "env": rng.choice(V_ENV), "n": rng.randrange(2, 40),
+        "reason": rng.choice(V_REASON), "cond2": rng.choice(V_COND2), "topic": rng.choice(TOPICS),
+        "year": rng.randrange(1650, 2024), "name": fk.name(), "first": fk.first_name(),
+        "first2": fk.first_name(), "city": fk.city(), "company": fk.company(), "date": fdate(fk),
+        "quote": rng.choice(V_QUOTE), "month": fmonth(fk),
+    }
+    # Two passes: a slot's value may itself hold slots ("{month}" in a reason).
+    return tpl.format(**vals).format(**vals)
+
+
+def v3_sentence(fk: Faker, rng: random.Random, kind: str) -> str:
+    if kind == "clause":
+        s = rng.choice(V_SUBJ) + " " + rng.choice(V_CLAUSE) + "."
+    elif kind == "imperative":
+        s = rng.choice(V_IMP)
+    elif kind == "narrative":
+        s = rng.choice(V_NARR)
+    else:
+        i = rng.randrange(len(V_FAQ_Q))
+        s = "\nQ: " + V_FAQ_Q[i] + "\nA: " + V_FAQ_A[i] + "\n"
+    return v3_fill(s, fk, rng)
+
+
+V_KIND_MIX = {"guide": (0.55, 0.35, 0.05, 0.05), "story": (0.05, 0.05, 0.9, 0.0),
+              "faq": (0.25, 0.15, 0.05, 0.55), "report": (0.45, 0.1, 0.45, 0.0)}
+
+
+def generate_v3(seed: int, transcripts: list[str]) -> dict:
+    """The v3 training material. ``transcripts`` are benign texts of the training split
+    (dialogue lines, benign prompts) that are strung together into long chat-log documents."""
+    rng = random.Random(seed + 11)
+    fk = Faker(["en_US", "en_GB", "en_AU", "en_NZ"])
+    fk.seed_instance(seed + 11)
+    kinds = ("clause", "imperative", "narrative", "faq")
+
+    def v3_doc(n_paras: int) -> str:
+        style = rng.choice(list(V_KIND_MIX))
+        weights = V_KIND_MIX[style]
+        paras = []
+        for _ in range(n_paras):
+            ss = [v3_sentence(fk, rng, rng.choices(kinds, weights)[0])
+                  for _ in range(rng.randrange(2, 7))]
+            if rng.random() < 0.15:  # an older document family mixed in
+                ss.append(xfill(rng.choice(X_DOC[rng.choice(list(X_DOC))]), fk, rng))
+            paras.append(" ".join(ss))
+        title = rng.choice(["Handbook", "Chapter 3", "Frequently asked questions", "Annual report",
+                            "Guide for new members", "Field notes", "Course syllabus", "House rules",
+                            "Installation notes", "Press release", "Travel information"])
+        return f"{title}\n\n" + "\n\n".join(paras)
+
+    def transcript(n_turns: int) -> str:
+        names = [fk.first_name(), fk.first_name()]
+        turns = [f"{names[i % 2]}: {rng.choice(transcripts)}" for i in range(n_turns)]
+        # Blank lines between turns: an injection can be inserted at any turn boundary.
+        return "\n\n".join(turns)
+
+    short = [("gen3-sentence", v3_sentence(fk, rng, rng.choice(kinds))) for _ in range(2500)]
+    rng.shuffle(short)
+    n_val = len(short) // 10
+    docs = [v3_doc(rng.choice([2, 3, 5, 8, 12, 20])) for _ in range(1100)]
+    docs_val = [v3_doc(rng.choice([3, 6, 10])) for _ in range(80)]
+    logs = [transcript(rng.choice([8, 16, 30, 50])) for _ in range(400)] if transcripts else []
+    return {"train": short[n_val:], "val": short[:n_val], "docs_train": docs,
+            "docs_val": docs_val, "transcripts": logs}
+
+
+def _shingles(tpl: str, n: int = 5) -> set[tuple[str, ...]]:
+    """Word n-grams of a template's literal text (slots split it into pieces)."""
+    out: set[tuple[str, ...]] = set()
+    for piece in re.split(r"\{[^}]*\}", tpl.lower()):
+        words = re.findall(r"[a-z']+", piece)
+        out.update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    return out
+
+
+def template_leaks(n: int = 5) -> list[str]:
+    """Held-out templates that share a run of ``n`` literal words with a training template.
+    Empty when the families are disjoint; ``prepare_data.py`` refuses to build otherwise."""
+    held = [H_PII, H_SEC, H_ROLE, H_EDIT, H_GENERAL, H_DOC_SENT]
+    train = ([T_PII, T_SEC, T_ROLE, T_EDIT, T_GENERAL, T_DOC_SENT, X_CODE, X_REQ, X_PII, X_SEC,
+              V_SUBJ, V_CLAUSE, V_OBJ, V_IMP, V_NARR, V_FAQ_Q, V_FAQ_A] + list(X_DOC.values()))
+    train_grams: set[tuple[str, ...]] = set()
+    for family in train:
+        for tpl in family:
+            train_grams |= _shingles(tpl, n)
+    return [tpl for family in held for tpl in family if _shingles(tpl, n) & train_grams]

@@ -248,7 +248,11 @@ def main() -> None:
 
     srcs = fetch(args.cache)
     sys.path.insert(0, str(srcs["faker"]))  # the verified faker wheel
-    from generate_benign import generate, generate_extra  # noqa: PLC0415
+    from generate_benign import generate, generate_extra, generate_v3  # noqa: PLC0415
+    from generate_benign import template_leaks  # noqa: PLC0415
+
+    if leaks := template_leaks():
+        sys.exit(f"held-out templates overlap the training family: {leaks}")
 
     splits: dict[str, list[dict]] = {}
 
@@ -297,6 +301,20 @@ def main() -> None:
     splits["train"] += [row(d, 0, "gen2-doc") for d in docs2[n_emb2:]]
     splits["train"] += embed_injections(docs2[:n_emb2], train_inj, rng2, "gen2-doc+injection")
     splits["val"] += [row(d, 0, "gen2-doc") for d in extra["docs_val"]]
+
+    # v3 material (train family, own generators: every file above stays as in v2).
+    # Long chat logs strung together from benign training-split texts of the named sources.
+    turns = [r["text"] for r in splits["train"] if r["label"] == 0 and len(r["text"]) < 300
+             and r["source"].startswith(("chatterbot-", "s-labs", "neuralchemy"))]
+    v3 = generate_v3(args.seed, turns)
+    splits["train"] += [row(t, 0, s) for s, t in v3["train"]]
+    splits["val"] += [row(t, 0, s) for s, t in v3["val"]]
+    rng3 = random.Random(args.seed + 3)
+    for name, docs in (("gen3-doc", v3["docs_train"]), ("gen3-chatlog", v3["transcripts"])):
+        n_emb3 = len(docs) // 3
+        splits["train"] += [row(d, 0, name) for d in docs[n_emb3:]]
+        splits["train"] += embed_injections(docs[:n_emb3], train_inj, rng3, name + "+injection")
+    splits["val"] += [row(d, 0, "gen3-doc") for d in v3["docs_val"]]
 
     # Deduplicate: a text (normalised) appears once, in the first of: tests, val, train.
     order = sorted(k for k in splits if k.startswith("test")) + ["val", "train"]

