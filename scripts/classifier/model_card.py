@@ -4,8 +4,8 @@ dataset-manifest.json, the trained file's metadata and the training log; with --
 (the previous model's metrics.json) it adds a comparison table. The "Known limits" section is
 LIMITS.md in the model folder, written by hand.
 
-    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v2 \
-        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v1]
+    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v3 \
+        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v2]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--model-dir", required=True, type=Path)
     ap.add_argument("--train-log", type=Path)
     ap.add_argument("--baseline", type=Path)
-    ap.add_argument("--baseline-name", default="vallum-injection-v1")
+    ap.add_argument("--baseline-name", default="vallum-injection-v2")
     a = ap.parse_args()
     d = a.model_dir
     name = d.resolve().name
@@ -98,7 +98,8 @@ def main():
                 lines.append(f"| {desc} | FPR | {pct(o['at_0.5'].get('fpr'))} | {pct(m['at_0.5'].get('fpr'))} "
                              f"| {pct(o['at_0.9'].get('fpr'))} | {pct(m['at_0.9'].get('fpr'))} |")
         compare = (f"\n## {a.baseline_name} vs {name}\n\n"
-                   f"Held-out sets of the same names (v1 was evaluated with `--max-long-docs 60`), max over windows.\n\n"
+                   "Both models evaluated on this dataset's held-out files (`vallum-train eval`), max over "
+                   "windows.\n\n"
                    f"| set | metric | {a.baseline_name} @0.5 | {name} @0.5 | {a.baseline_name} @0.9 | {name} @0.9 |\n"
                    "|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
     # The known limits are the engineers' reading of the metrics: LIMITS.md beside the model.
@@ -125,15 +126,16 @@ of at most {metrics['window_tokens']} tokens (overlap {metrics['stride_tokens']}
 
 ## Training
 
-Partial fine-tune, chosen by measurement on this 2-core machine (shared with other builds,
-load average 6-10 during the run). Measured: the frozen layers' forward pass runs at roughly
-1,200-2,300 tokens/s for 4-5 layers, so a full fine-tune (forward + backward of all 6 layers,
-~3 forward passes) over the 1.01M training tokens would take 30-50 min per epoch, over the
-35-minute budget. Freezing layers 0-{tcfg.get('first_trained_layer', 5) - 1} and caching their output once (f16) leaves only
-the top forward and backward per step: a 2,000-example smoke run training the top 2 layers cost
-~1.3 s per batch of 32; training only the top layer roughly halves that, which allowed 2 epochs
-over the whole set in the budget. Adapters (LoRA) were not tried: they still need the full
-forward and backward through every adapted layer.
+Partial fine-tune, chosen by measurement on this 2-core machine. The layers below
+`first_trained_layer` are frozen: their output for every window is computed once by the fused CPU
+forward pass and cached (f16), so an optimisation step runs only the trained layers' forward and
+backward in candle. Measured (1,000-example smoke runs, batch 32, 2 threads): training the top
+two layers costs 0.67-0.75 s per step once candle's per-op buffers stay on the heap
+(`MALLOC_MMAP_THRESHOLD_`, set by `train.sh`; 1.6 s per step with glibc's default, which maps
+and unmaps every large buffer), about twice the top layer alone; a full fine-tune would add the
+four lower layers' forward and backward to every step, several times the cost, beyond this
+machine's budget. Adapters (LoRA) were not tried: they still need the full forward and backward
+through every adapted layer.
 
 | hyper-parameter | value |
 |---|---|
@@ -170,9 +172,14 @@ Only these sources (pinned wheels, SHA-256 checked by `scripts/classifier/prepar
   placeholder requests; 25% of the templates (by hash) held out.
 * Generated benign text (`generate_benign.py`, `faker==40.54.0`, seed 20240611): PII-bearing
   sentences, questions about security and prompt injection, role-play and fiction requests,
-  "ignore the typos"-style edit instructions, code, business documents, long documents (with
-  half of the training documents carrying an inserted training-split injection). Every kind has
-  a disjoint held-out family of templates used only for evaluation.
+  "ignore the typos"-style edit instructions, code, business documents, long documents (a third
+  to a half of the training documents carry an inserted training-split injection), documents
+  composed sentence by sentence from parts (subject, clause, object, condition: attack
+  vocabulary in thousands of benign combinations), and long chat logs strung together from
+  benign training-split texts of the named sources. Every kind has a disjoint held-out family of
+  templates used only for evaluation; `prepare_data.py` refuses to build when a held-out template
+  shares five literal words in a row with a training template. Dates come from fixed ranges, so
+  the dataset's SHA-256 does not depend on the day it is built.
 
 Deduplication: case- and whitespace-normalised text, kept once, tests first, then validation,
 then train ({manifest.get('dedup_label_conflicts_dropped', 0)} label conflicts dropped). No other

@@ -12,7 +12,8 @@
 # 4. evaluates on the in-distribution test splits and held-out benign sets (vallum-train eval)
 # 5. writes crates/vallum-classifier/models/$NAME/{vallum-injection.safetensors,
 #    SHA256,metrics.json,dataset-manifest.json,MODEL_CARD.md} and refreshes the parity fixture;
-#    the model card compares the new metrics with the previous model's ($BASELINE).
+#    the model card compares the new metrics with the previous model's ($BASELINE, evaluated
+#    on the same held-out files).
 #
 # Environment: VALLUM_TRAIN_DIR (work folder, default target/vallum-classifier),
 # THREADS (default 2), NAME (default vallum-injection-v3), BASELINE (default
@@ -31,7 +32,7 @@ MAX_WINDOWS=${MAX_WINDOWS:-6}
 NAME=${NAME:-vallum-injection-v3}
 BASELINE=${BASELINE:-vallum-injection-v2}
 MODEL_SRC=$ROOT/crates/vallum-classifier/models/$NAME
-BASELINE_METRICS=$ROOT/crates/vallum-classifier/models/$BASELINE/metrics.json
+BASELINE_WEIGHTS=$ROOT/crates/vallum-classifier/models/$BASELINE/vallum-injection.safetensors
 BASE=$WORK/base
 VENV=$ROOT/.venv-train
 mkdir -p "$WORK"
@@ -70,8 +71,11 @@ cp "$WORK/data/manifest.json" "$MODEL_SRC/dataset-manifest.json"
   --trained "$MODEL_SRC/vallum-injection.safetensors" \
   --out crates/vallum-classifier/tests/fixtures/parity.json
 card_args=(--model-dir "$MODEL_SRC" --train-log "$WORK/train.log")
-if [ -f "$BASELINE_METRICS" ] && [ "$BASELINE" != "$NAME" ]; then
-  card_args+=(--baseline "$BASELINE_METRICS" --baseline-name "$BASELINE")
+# The previous model, evaluated on this dataset's held-out files, for the card's comparison.
+if [ -f "$BASELINE_WEIGHTS" ] && [ "$BASELINE" != "$NAME" ]; then
+  "$BIN" eval --data "$WORK/data" --base "$BASE" --trained "$BASELINE_WEIGHTS" \
+    --out "$WORK/baseline-metrics.json" --threads "$THREADS" 2>&1 | tee "$WORK/baseline-eval.log"
+  card_args+=(--baseline "$WORK/baseline-metrics.json" --baseline-name "$BASELINE")
 fi
 "$VENV/bin/python" scripts/classifier/model_card.py "${card_args[@]}"
 echo "done: $MODEL_SRC (rebuild the crate: the SHA256 pin is compiled in)"
