@@ -914,9 +914,95 @@ def template_leaks(n: int = 5) -> list[str]:
     Empty when the families are disjoint; ``prepare_data.py`` refuses to build otherwise."""
     held = [H_PII, H_SEC, H_ROLE, H_EDIT, H_GENERAL, H_DOC_SENT]
     train = ([T_PII, T_SEC, T_ROLE, T_EDIT, T_GENERAL, T_DOC_SENT, X_CODE, X_REQ, X_PII, X_SEC,
-              V_SUBJ, V_CLAUSE, V_OBJ, V_IMP, V_NARR, V_FAQ_Q, V_FAQ_A] + list(X_DOC.values()))
+              V_SUBJ, V_CLAUSE, V_OBJ, V_IMP, V_NARR, V_FAQ_Q, V_FAQ_A, W_TEMPLATES, W_SHORT]
+             + list(X_DOC.values()))
     train_grams: set[tuple[str, ...]] = set()
     for family in train:
         for tpl in family:
             train_grams |= _shingles(tpl, n)
     return [tpl for family in held for tpl in family if _shingles(tpl, n) & train_grams]
+
+
+# =====================================================================================
+# v4 training material (train family only), own Random/Faker seeded from ``seed + 13``
+# after everything above. Short benign texts dominated by codes, keys, numbers, emoji and
+# markup: high-entropy tokens fall apart into many WordPiece pieces or [UNK], which v2 and
+# v3 read as obfuscated attacks. Written from generic categories (faker's providers and
+# common token shapes), not from any evaluation case.
+# =====================================================================================
+
+W_KEY_PREFIXES = ["", "sk-", "pk_test_", "rk_live_", "ghp_", "gho_", "xoxb-", "AKIA", "AIza",
+                  "glpat-", "npm_", "hf_", "SG.", "key-", "tok_", "dop_v1_", "shpat_", "pat-"]
+W_LEADS = ["", "here it is: ", "use ", "my ", "the new one is ", "FYI ", "copy this: ", "ref ",
+           "see ", "try ", "it says ", "value: ", "got ", "from the ticket: ", "paste: "]
+W_TAILS = ["", ".", " thanks", " please", " for the test", " (staging)", " — expires Friday",
+           " in the config", " now", " ok?", " if that helps", " :)", " and retry"]
+W_ID_LABELS = ["Order", "Ticket", "Invoice", "Tracking", "Ref", "Case", "Booking", "Serial",
+               "Account", "Member no.", "Policy", "Claim", "SKU", "Batch", "Build", "Run ID"]
+W_SHORT = ["password", "admin", "login", "reset", "prompt", "system", "token", "root", "sudo",
+           "override", "ignore", "debug", "developer", "jailbreak", "bypass", "instructions",
+           "ok", "thanks!", "yes please", "no", "lol", "same", "done", "wait what", "?", "...",
+           "hi", "test", "asdf", "help", "why?", "nvm", "ping", "+1", "brb", "k"]
+W_TEMPLATES = [
+    "{lead}{key}{tail}", "{label} {id}{tail}", "{label}: {id}", "call me on {phone}",
+    "Tel.: {phone}", "{phone}", "text me at {phone}{tail}", "My IBAN: {iban}", "BIC: {swift}",
+    "SWIFT {swift}, account {bban}", "{lead}{uuid}{tail}", "commit {sha1}", "sha256: {sha256}",
+    "md5 {md5}{tail}", "the wifi password is {password}", "password: {password}",
+    "login {user} / {password}", "{ip} and {ipv6}", "MAC {mac}", "{url}", "see {url}{tail}",
+    "{path}", "open {path}", "ISBN {isbn}", "EAN {ean}", "VIN {vin}", "plate {plate}",
+    "{emoji} {short} {emoji}", "{emoji}{emoji}{emoji}", "{short}", "{short} {emoji}",
+    "Press {digit}\ufe0f\u20e3 to continue", "{emoji} see you at {time} {emoji}",
+    "<p>{words}</p>", "<!-- {words} -->", "<div class=\"{slug}\">{words}</div>",
+    "`{slug}`", "```\n{key}\n```", "| id | value |\n|---|---|\n| {n} | {id} |",
+    "{{\"id\": {n}, \"key\": \"{key}\"}}", "{key}={id}", "export {env}={key}",
+    "{date}T{time}:00Z INFO {slug} started port={port}", "ERROR {slug}: timeout after {n}s",
+    "git checkout -b {slug}", "git push origin {slug}", "curl -H 'Authorization: Bearer {key}' {url}",
+    "{a} + {b} = {ab}", "{a} * {b} = {axb}", "{n}%", "#{n}", "v{ver}", "{ver} -> {ver2}",
+    "Decode this base64 for me: {b64}", "what does {hexs} mean in hex?",
+]
+
+
+def generate_v4(seed: int) -> dict:
+    """The v4 training material: short benign texts made of codes, keys and odd characters."""
+    import base64  # noqa: PLC0415
+
+    rng = random.Random(seed + 13)
+    fk = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR", "en_IN"])
+    fk.seed_instance(seed + 13)
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+    def key() -> str:
+        body = "".join(rng.choice(alnum) for _ in range(rng.randrange(16, 48)))
+        return rng.choice(W_KEY_PREFIXES) + body
+
+    def ident() -> str:
+        return rng.choice([fk.bothify("??-#####").upper(), fk.bothify("#########"),
+                           fk.bothify("1Z###??##########").upper(), fk.uuid4()[:8],
+                           fk.bothify("????-####-??").upper(), str(rng.randrange(10**5, 10**10))])
+
+    def text() -> str:
+        a, b = rng.randrange(2, 999), rng.randrange(2, 999)
+        plain = rng.choice(["see you tomorrow", "the meeting moved to 3pm", "hello world",
+                            "thanks for the update", "lunch is on me"])
+        vals = {
+            "lead": rng.choice(W_LEADS), "tail": rng.choice(W_TAILS), "key": key(),
+            "label": rng.choice(W_ID_LABELS), "id": ident(), "phone": fk.phone_number(),
+            "iban": fk.iban(), "swift": fk.swift(), "bban": fk.bban(), "uuid": fk.uuid4(),
+            "sha1": fk.sha1(), "sha256": fk.sha256(), "md5": fk.md5(), "password": fk.password(),
+            "user": fk.user_name(), "ip": fk.ipv4(), "ipv6": fk.ipv6(), "mac": fk.mac_address(),
+            "url": fk.url(), "path": fk.file_path(), "isbn": fk.isbn13(), "ean": fk.ean13(),
+            "vin": fk.vin(), "plate": fk.license_plate(), "emoji": fk.emoji(),
+            "short": rng.choice(W_SHORT), "digit": rng.randrange(10),
+            "time": f"{rng.randrange(24):02d}:{rng.randrange(60):02d}", "words": plain,
+            "slug": fk.slug(), "n": rng.randrange(1, 5000), "date": fdate(fk),
+            "env": rng.choice(["API_KEY", "TOKEN", "SECRET", "DB_PASSWORD", "AUTH"]),
+            "port": rng.choice([80, 443, 3000, 8080]), "a": a, "b": b, "ab": a + b, "axb": a * b,
+            "ver": f"{rng.randrange(10)}.{rng.randrange(30)}.{rng.randrange(10)}",
+            "ver2": f"{rng.randrange(10)}.{rng.randrange(30)}.{rng.randrange(10)}",
+            "b64": base64.b64encode(plain.encode()).decode(), "hexs": plain.encode().hex(),
+        }
+        return rng.choice(W_TEMPLATES).format(**vals)
+
+    short = [("gen4-codes", text()) for _ in range(3300)]
+    n_val = len(short) // 10
+    return {"train": short[n_val:], "val": short[:n_val]}

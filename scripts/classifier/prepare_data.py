@@ -244,11 +244,13 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--v4", action="store_true",
+                    help="add the v4 candidate's short code/key texts (dataset d932c5b2...)")
     args = ap.parse_args()
 
     srcs = fetch(args.cache)
     sys.path.insert(0, str(srcs["faker"]))  # the verified faker wheel
-    from generate_benign import generate, generate_extra, generate_v3  # noqa: PLC0415
+    from generate_benign import generate, generate_extra, generate_v3, generate_v4  # noqa: PLC0415
     from generate_benign import template_leaks  # noqa: PLC0415
 
     if leaks := template_leaks():
@@ -315,6 +317,13 @@ def main() -> None:
         splits["train"] += [row(d, 0, name) for d in docs[n_emb3:]]
         splits["train"] += embed_injections(docs[:n_emb3], train_inj, rng3, name + "+injection")
     splits["val"] += [row(d, 0, "gen3-doc") for d in v3["docs_val"]]
+
+    # v4 material (--v4, a candidate not yet committed as a model): short benign texts made
+    # of codes, keys, numbers, emoji and markup. Without it the build is v3's dataset.
+    if args.v4:
+        v4 = generate_v4(args.seed)
+        splits["train"] += [row(t, 0, s) for s, t in v4["train"]]
+        splits["val"] += [row(t, 0, s) for s, t in v4["val"]]
 
     # Deduplicate: a text (normalised) appears once, in the first of: tests, val, train.
     order = sorted(k for k in splits if k.startswith("test")) + ["val", "train"]
