@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind as AcMatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet, meta, util::syntax};
 use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
 use vallum_rules::{Anchor, Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
 
+use crate::keywords::KeywordIndex;
 use crate::{Action, Direction, Finding, Span};
 
 /// Size limit of one compiled user regex (NFA bytes).
@@ -143,7 +144,7 @@ impl<T> BuildCache<T> {
     }
 }
 
-static KEYWORD_AUTOMATA: BuildCache<AhoCorasick> = BuildCache::new();
+static KEYWORD_INDEXES: BuildCache<KeywordIndex> = BuildCache::new();
 static REGEX_SETS: BuildCache<meta::Regex> = BuildCache::new();
 
 /// What a rule matches with.
@@ -320,11 +321,14 @@ struct Scratch {
 }
 
 type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
+type HitPool = Pool<Vec<KeywordHit>, fn() -> Vec<KeywordHit>>;
 
 /// All rule-based detectors of one guard, compiled.
 pub(crate) struct Engine {
     rules: Vec<CompiledRule>,
-    keywords: Option<Arc<AhoCorasick>>,
+    keywords: Option<Arc<KeywordIndex>>,
+    /// Per-thread buffers for the keyword hits of one scan.
+    hit_buffers: HitPool,
     /// The keyword patterns (lowercase ASCII folding), by pattern id.
     keyword_list: Vec<Box<str>>,
     /// For each keyword pattern id, the rules it gates or matches (the digit keywords at
@@ -576,23 +580,12 @@ impl Engine {
         let keywords = if keyword_list.is_empty() {
             None
         } else {
-            Some(KEYWORD_AUTOMATA.get_or_build(&keyword_list, || {
-                // The contiguous NFA, not the DFA: over the default packs' 1,115 keywords
-                // it builds in about an eighth of the time (the first guard of a process:
-                // 28 -> 16 ms) and scans as fast (criterion, side by side: prose +8%,
-                // dense chat +3%, source code -7%), the DFA's tables being too big for
-                // the cache. Huge user term lists get aho-corasick's own choice.
-                let kind = (keyword_list.len() <= 4096).then_some(AhoCorasickKind::ContiguousNFA);
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(AcMatchKind::Standard)
-                    .kind(kind)
-                    .build(&keyword_list)
-                    .map_err(|e| CompileError {
-                        rule: "<keywords>".into(),
-                        message: e.to_string(),
-                        user: true,
-                    })
+            Some(KEYWORD_INDEXES.get_or_build(&keyword_list, || {
+                KeywordIndex::build(&keyword_list).map_err(|message| CompileError {
+                    rule: "<keywords>".into(),
+                    message,
+                    user: true,
+                })
             })?)
         };
         let ungated = build_set(&ungated_patterns, "<ungated rule set>")?;
@@ -613,6 +606,7 @@ impl Engine {
             longest_keyword,
             rules,
             keywords,
+            hit_buffers: Pool::new(Vec::new),
             keyword_list: keyword_list
                 .into_iter()
                 .map(String::into_boxed_str)
@@ -630,6 +624,9 @@ impl Engine {
 
     /// Compiles every lazily compiled regex now; the first error, if any.
     pub(crate) fn warm_up(&self) -> Result<(), CompileError> {
+        if let Some(index) = &self.keywords {
+            index.warm_up();
+        }
         for rule in &self.rules {
             if let Matcher::Regex { re, .. } = &rule.matcher {
                 re.force()?;
@@ -680,27 +677,32 @@ impl Engine {
         self.with_keywords(hay, |hits| self.scan_with_keywords(hay, sel, hits, 0, emit));
     }
 
-    /// Calls `f` with the keyword automaton's overlapping matches in `hay`.
+    /// Calls `f` with the keywords' overlapping matches in `hay`, ordered by end.
     pub(crate) fn with_keywords<R>(
         &self,
         hay: &str,
         f: impl FnOnce(&mut dyn Iterator<Item = KeywordHit>) -> R,
     ) -> R {
         match &self.keywords {
-            Some(ac) => f(&mut ac
-                .find_overlapping_iter(hay)
-                .map(|m| KeywordHit::from_match(&m, 0))),
+            Some(index) => {
+                let mut hits = self.hit_buffers.get();
+                hits.clear();
+                index.find_all(hay.as_bytes(), 0, &mut hits);
+                let result = f(&mut hits.iter().copied());
+                hits.clear();
+                result
+            }
             None => f(&mut std::iter::empty()),
         }
     }
 
-    /// The keyword automaton (ASCII case-insensitive, overlapping matches), if any rule
-    /// has keywords; its pattern ids index [`Engine::keyword`].
-    pub(crate) fn keyword_automaton(&self) -> Option<&AhoCorasick> {
+    /// The keyword search (ASCII case-insensitive, overlapping matches), if any rule has
+    /// keywords; its pattern ids index [`Engine::keyword`].
+    pub(crate) fn keyword_index(&self) -> Option<&KeywordIndex> {
         self.keywords.as_deref()
     }
 
-    /// The keyword of a pattern id of [`Engine::keyword_automaton`], lowercased.
+    /// The keyword of a pattern id of [`Engine::keyword_index`], lowercased.
     pub(crate) fn keyword(&self, pattern: u32) -> &str {
         &self.keyword_list[pattern as usize]
     }
@@ -863,7 +865,7 @@ impl Engine {
         if len <= window + shortest {
             return true;
         }
-        let Some(ac) = &self.keywords else {
+        let Some(index) = &self.keywords else {
             return true;
         };
         // A hit `k` holds the match when `k.start - window <= m.start` and
@@ -873,13 +875,14 @@ impl Engine {
         if from >= to {
             return false;
         }
-        ac.find_overlapping_iter(&hay[from..to]).any(|k| {
-            let (start, end) = (from + k.start(), from + k.end());
-            start <= m.start + window
-                && m.end <= end + window
+        let mut hits = Vec::new();
+        index.find_all(&hay.as_bytes()[from..to], from, &mut hits);
+        hits.iter().any(|k| {
+            k.start <= m.start + window
+                && m.end <= k.end + window
                 && self
                     .keyword_rules
-                    .get(k.pattern().as_usize())
+                    .get(k.pattern as usize)
                     .is_some_and(|rules| rules.contains(&idx))
         })
     }

@@ -230,8 +230,8 @@ impl Guard {
         &self.inner.policy
     }
 
-    /// Compiles every rule regex now. Built-in rule regexes are otherwise compiled on
-    /// first use (and shared by all guards of the process), which keeps `build` fast;
+    /// Compiles every rule regex and the keyword automaton now. Both are otherwise built
+    /// on first use (and shared by all guards of the process), which keeps `build` fast;
     /// call this at start-up where the first scans must not pay for it.
     pub fn warm_up(&self) -> Result<(), BuildError> {
         self.inner

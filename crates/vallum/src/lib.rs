@@ -27,6 +27,7 @@ mod detectors;
 mod engine;
 mod error;
 mod guard;
+mod keywords;
 pub mod offsets;
 pub mod policy;
 pub mod pool;

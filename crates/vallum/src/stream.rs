@@ -582,12 +582,15 @@ impl OutputStream {
         let old_hits = std::mem::take(&mut self.stored)
             .into_iter()
             .filter(move |h| reuse && h.start >= s0);
-        let fresh = engine
-            .keyword_automaton()
-            .into_iter()
-            .flat_map(|ac| ac.find_overlapping_iter(&self.buf[search_from - self.base..]))
-            .map(|m| KeywordHit::from_match(&m, search_from))
-            .filter(|h| !reuse || h.end > done);
+        let mut fresh = Vec::new();
+        if let Some(index) = engine.keyword_index() {
+            index.find_all(
+                &self.buf.as_bytes()[search_from - self.base..],
+                search_from,
+                &mut fresh,
+            );
+        }
+        let fresh = fresh.into_iter().filter(|h| !reuse || h.end > done);
         // Every match of the slice is kept again for the next slice (`scan` drops those
         // before its start once it is known), and the new ones are tracked. Until the
         // scan is through, `stored` counts as incomplete.
@@ -932,7 +935,7 @@ impl RuleReach {
             })
             .max()
             .unwrap_or(0);
-        if engine.keyword_automaton().is_none() {
+        if engine.keyword_index().is_none() {
             // Without the automaton, every tracked rule holds its whole reach.
             for r in reaches.iter().filter(|r| !r.keywords.is_empty()) {
                 fixed = fixed.max(r.before + r.after);

@@ -1,0 +1,530 @@
+//! The rule engine's keyword search: every overlapping, ASCII-case-insensitive occurrence
+//! of the rules' keywords in a text.
+//!
+//! aho-corasick's own prefilters do not apply to a set this large (its packed Teddy takes a
+//! few dozen patterns, its rare-byte filters three distinct bytes), so over ordinary prose
+//! its automaton takes a transition per byte and follows failure links: about 52
+//! instructions a byte over the default packs' 1,115 keywords (callgrind). Keywords are rare
+//! in most text, so a cheaper filter reads it first. Each keyword is anchored by its rarest
+//! four bytes (shorter keywords by all of theirs); at each position of the text the folded
+//! bytes from there are looked up in three 8 KiB bitmaps (a hash of four bytes, a hash of
+//! three, the pair), and only the positions they let through are compared with the keywords
+//! anchored there.
+//!
+//! The automaton (a DFA) stays for texts where the filter lets too much through (chat full
+//! of `:` and `-`, CJK text against CJK keywords): once the comparisons exceed one per 16
+//! bytes read, the whole text goes to the automaton, built on first need (or by
+//! `Guard::warm_up`). Both report the same matches.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+use crate::engine::KeywordHit;
+
+/// Keyword lists longer than this skip the filter (its bitmaps would let most positions
+/// through) and get aho-corasick's own choice of automaton.
+const MAX_FILTERED: usize = 4096;
+
+/// ASCII letters fold to lower case under `| 0x20`; other bytes may collide with each other,
+/// which only lets more positions through to the comparison.
+const FOLD: u32 = 0x2020_2020;
+
+/// The filter gives the text to the automaton once its comparisons exceed one per
+/// `FILTER_RATIO` bytes read, plus `FILTER_SLACK`.
+const FILTER_RATIO: usize = 16;
+const FILTER_SLACK: usize = 1024;
+
+/// The keywords of one engine and the means to find them.
+pub(crate) struct KeywordIndex {
+    /// The keywords, ASCII lowercased, by pattern id.
+    patterns: Vec<Box<[u8]>>,
+    filter: Option<AnchorFilter>,
+    /// The automaton over `patterns`: built up front without a filter, else on first need.
+    automaton: OnceLock<Option<AhoCorasick>>,
+}
+
+impl std::fmt::Debug for KeywordIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeywordIndex")
+            .field("patterns", &self.patterns.len())
+            .field("filtered", &self.filter.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A keyword anchored at `offset` bytes into it.
+#[derive(Clone, Copy, Debug)]
+struct Anchored {
+    pattern: u32,
+    offset: u32,
+}
+
+/// One table of the filter: a bitmap over 16-bit keys of the text's folded bytes at a
+/// position, and the keywords anchored under each key (grouped in 4,096 buckets).
+struct AnchorTable {
+    bits: Box<[u64; 1024]>,
+    /// Bucket `k >> 4` holds `entries[starts[k >> 4]..starts[(k >> 4) + 1]]`.
+    starts: Box<[u32]>,
+    entries: Vec<(u16, Anchored)>,
+}
+
+impl AnchorTable {
+    fn new(mut entries: Vec<(u16, Anchored)>) -> AnchorTable {
+        entries.sort_by_key(|e| e.0);
+        let mut bits = Box::new([0u64; 1024]);
+        let mut starts = vec![0u32; BUCKETS + 1].into_boxed_slice();
+        for &(key, _) in &entries {
+            set_bit(&mut bits, key);
+            starts[usize::from(key >> 4) + 1] += 1;
+        }
+        for b in 0..BUCKETS {
+            starts[b + 1] += starts[b];
+        }
+        AnchorTable {
+            bits,
+            starts,
+            entries,
+        }
+    }
+
+    fn hit(&self, key: u16) -> bool {
+        test_bit(&self.bits, key)
+    }
+
+    /// The keywords anchored under `key`.
+    fn anchored(&self, key: u16) -> impl Iterator<Item = &Anchored> {
+        let b = usize::from(key >> 4);
+        self.entries[self.starts[b] as usize..self.starts[b + 1] as usize]
+            .iter()
+            .filter(move |e| e.0 == key)
+            .map(|e| &e.1)
+    }
+}
+
+/// Buckets of an [`AnchorTable`].
+const BUCKETS: usize = 1 << 12;
+
+/// The filter: keywords of four bytes or more are anchored by a hash of their rarest four
+/// bytes (`quads`), of three bytes by a hash of the three (`triples`), of one or two bytes
+/// by their first byte (`short_ids`, grouped by folded first byte).
+struct AnchorFilter {
+    quads: AnchorTable,
+    triples: AnchorTable,
+    /// 1 for a folded byte that starts a keyword of one or two bytes.
+    short_first: Box<[u8; 256]>,
+    /// Keyword ids of the short keywords starting with folded byte `b`:
+    /// `short_ids[short_starts[b]..short_starts[b + 1]]`.
+    short_starts: Box<[u32; 257]>,
+    short_ids: Vec<u32>,
+}
+
+fn quad_key(w: u32) -> u16 {
+    // Fibonacci hashing: the top 16 bits of the product mix all four bytes.
+    (w.wrapping_mul(0x9E37_79B1) >> 16) as u16
+}
+
+fn triple_key(w: u32) -> u16 {
+    ((w & 0x00FF_FFFF).wrapping_mul(0x85EB_CA77) >> 16) as u16
+}
+
+fn test_bit(map: &[u64; 1024], key: u16) -> bool {
+    let k = usize::from(key);
+    (map[k >> 6] >> (k & 63)) & 1 != 0
+}
+
+fn set_bit(map: &mut [u64; 1024], key: u16) {
+    let k = usize::from(key);
+    map[k >> 6] |= 1 << (k & 63);
+}
+
+/// The folded little-endian word of up to four bytes (missing bytes read as zero).
+fn word_at(hay: &[u8], i: usize) -> u32 {
+    let mut b = [0u8; 4];
+    let avail = &hay[i..hay.len().min(i + 4)];
+    b[..avail.len()].copy_from_slice(avail);
+    u32::from_le_bytes(b) | FOLD
+}
+
+/// How often a byte of a lowercased keyword is expected in ordinary text, in rough parts
+/// per thousand (English letter frequencies; space most of all; other bytes rare).
+fn byte_weight(b: u8) -> u64 {
+    const LETTERS: [u64; 26] = [
+        82, 15, 28, 43, 127, 22, 20, 61, 70, 2, 8, 40, 24, 67, 75, 19, 1, 60, 63, 91, 28, 10, 24,
+        2, 20, 1,
+    ];
+    match b {
+        b' ' => 180,
+        b'a'..=b'z' => LETTERS[usize::from(b - b'a')],
+        b'.' | b',' | b'\n' => 10,
+        b'0'..=b'9' | b'-' | b'\'' | b'"' => 5,
+        0x80.. => 4,
+        _ => 1,
+    }
+}
+
+/// The most frequent English letter pairs: a window holding one is less selective than its
+/// letters' frequencies say.
+const COMMON_PAIRS: [&[u8; 2]; 40] = [
+    b"th", b"he", b"in", b"er", b"an", b"re", b"on", b"at", b"en", b"nd", b"ti", b"es", b"or",
+    b"te", b"of", b"ed", b"is", b"it", b"al", b"ar", b"st", b"to", b"nt", b"ng", b"se", b"ha",
+    b"as", b"ou", b"io", b"le", b"ve", b"co", b"me", b"de", b"hi", b"ri", b"ro", b"ic", b"ne",
+    b"ea",
+];
+
+/// Expected frequency of `gram` in ordinary text, up to a constant: lower is rarer.
+fn commonness(gram: &[u8]) -> u64 {
+    let mut score: u64 = gram.iter().map(|&b| byte_weight(b)).product();
+    for pair in gram.windows(2) {
+        if COMMON_PAIRS.iter().any(|c| c.as_slice() == pair) {
+            score = score.saturating_mul(4);
+        }
+    }
+    score
+}
+
+/// The offset of the rarest `len`-byte window of `kw` (`kw.len() >= len`).
+fn rarest_window(kw: &[u8], len: usize) -> usize {
+    (0..=kw.len() - len)
+        .min_by_key(|&o| commonness(&kw[o..o + len]))
+        .unwrap_or(0)
+}
+
+impl AnchorFilter {
+    fn build(patterns: &[Box<[u8]>]) -> AnchorFilter {
+        let (mut quads, mut triples) = (Vec::new(), Vec::new());
+        let mut shorts: Vec<(u8, u32)> = Vec::new();
+        for (id, kw) in patterns.iter().enumerate() {
+            let pattern = u32::try_from(id).expect("fewer than 2^32 keywords");
+            let anchored = |offset: usize| Anchored {
+                pattern,
+                offset: u32::try_from(offset).expect("keywords under 4 GiB"),
+            };
+            match kw.len() {
+                0 => {}
+                1 | 2 => shorts.push((word_at(kw, 0) as u8, pattern)),
+                3 => triples.push((triple_key(word_at(kw, 0)), anchored(0))),
+                _ => {
+                    let o = rarest_window(kw, 4);
+                    quads.push((quad_key(word_at(&kw[o..o + 4], 0)), anchored(o)));
+                }
+            }
+        }
+        shorts.sort_unstable();
+        let mut short_first = Box::new([0u8; 256]);
+        let mut short_starts = Box::new([0u32; 257]);
+        for &(b, _) in &shorts {
+            short_first[usize::from(b)] = 1;
+            short_starts[usize::from(b) + 1] += 1;
+        }
+        for b in 0..256 {
+            short_starts[b + 1] += short_starts[b];
+        }
+        AnchorFilter {
+            quads: AnchorTable::new(quads),
+            triples: AnchorTable::new(triples),
+            short_first,
+            short_starts,
+            short_ids: shorts.into_iter().map(|(_, id)| id).collect(),
+        }
+    }
+
+    /// Whether a table lets through the position with folded word `w` (bit 0 of the result).
+    fn hit(&self, w: u32) -> u64 {
+        let bit = |map: &[u64; 1024], key: u16| (map[usize::from(key >> 6)] >> (key & 63)) & 1;
+        u64::from(self.short_first[(w & 0xFF) as usize])
+            | bit(&self.triples.bits, triple_key(w))
+            | bit(&self.quads.bits, quad_key(w))
+    }
+
+    /// The keywords of one or two bytes that start with folded byte `b`.
+    fn shorts(&self, b: u8) -> &[u32] {
+        let b = usize::from(b);
+        &self.short_ids[self.short_starts[b] as usize..self.short_starts[b + 1] as usize]
+    }
+}
+
+impl KeywordIndex {
+    /// The index over `keywords` (non-empty strings; matched ignoring ASCII case).
+    pub(crate) fn build(keywords: &[String]) -> Result<KeywordIndex, String> {
+        let patterns: Vec<Box<[u8]>> = keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase().into_bytes().into_boxed_slice())
+            .collect();
+        let index = KeywordIndex {
+            filter: (patterns.len() <= MAX_FILTERED).then(|| AnchorFilter::build(&patterns)),
+            patterns,
+            automaton: OnceLock::new(),
+        };
+        if index.filter.is_none() {
+            let ac = index.build_automaton()?;
+            let _ = index.automaton.set(Some(ac));
+        }
+        Ok(index)
+    }
+
+    fn build_automaton(&self) -> Result<AhoCorasick, String> {
+        // The DFA for lists of a few thousand: it only sees the texts dense with keyword
+        // bytes, where it scans 1.2-2x faster than the contiguous NFA (side by side over
+        // English chat, docs and Chinese); its build (about 12 ms over the default packs)
+        // is paid once per process, on first need. Huge user term lists get
+        // aho-corasick's own choice.
+        let kind = (self.patterns.len() <= MAX_FILTERED).then_some(AhoCorasickKind::DFA);
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(kind)
+            .build(&self.patterns)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Builds the automaton now rather than on the first text the filter hands over.
+    pub(crate) fn warm_up(&self) {
+        self.automaton();
+    }
+
+    fn automaton(&self) -> Option<&AhoCorasick> {
+        self.automaton
+            .get_or_init(|| self.build_automaton().ok())
+            .as_ref()
+    }
+
+    /// Appends every occurrence in `hay` to `out`, with spans moved by `offset`, ordered by
+    /// end, then start, then pattern id.
+    pub(crate) fn find_all(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) {
+        let first = out.len();
+        let filtered = match &self.filter {
+            Some(filter) => self.filter_scan(filter, hay, offset, out),
+            None => false,
+        };
+        if !filtered {
+            out.truncate(first);
+            match self.automaton() {
+                Some(ac) => out.extend(
+                    ac.find_overlapping_iter(hay)
+                        .map(|m| KeywordHit::from_match(&m, offset)),
+                ),
+                None => {
+                    // The automaton failed to build (it cannot for a filtered list of this
+                    // size in practice): the filter finishes the job, only slower.
+                    if let Some(filter) = &self.filter {
+                        self.filter_scan_unbounded(filter, hay, offset, out);
+                    }
+                }
+            }
+        }
+        out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+    }
+
+    /// The filtered scan; `false` when it gave up (too many comparisons) for the automaton.
+    fn filter_scan(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
+    ) -> bool {
+        let mut work = 0usize;
+        self.scan_positions(filter, hay, offset, out, &mut |i, done| {
+            work += done;
+            work <= i / FILTER_RATIO + FILTER_SLACK
+        })
+    }
+
+    fn filter_scan_unbounded(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
+    ) {
+        self.scan_positions(filter, hay, offset, out, &mut |_, _| true);
+    }
+
+    /// Reads every position of `hay`; at each one the bitmaps let through, compares the
+    /// keywords anchored there and tells `go_on` the position and the comparisons made.
+    /// Stops (returns `false`) when `go_on` says so.
+    fn scan_positions(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
+        go_on: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> bool {
+        let mut visit = |i: usize, w: u32| {
+            filter.hit(w) != 0 && !go_on(i, self.check(filter, hay, i, w, offset, out))
+        };
+        // Four positions per 8-byte load; the tables are read without branching and the
+        // positions gone through one by one only when one of the four is let through.
+        let mut i = 0;
+        while i + 8 <= hay.len() {
+            let x = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"))
+                | 0x2020_2020_2020_2020;
+            let any = filter.hit(x as u32)
+                | filter.hit((x >> 8) as u32)
+                | filter.hit((x >> 16) as u32)
+                | filter.hit((x >> 24) as u32);
+            if any != 0 {
+                for k in 0..4 {
+                    if visit(i + k, (x >> (8 * k)) as u32) {
+                        return false;
+                    }
+                }
+            }
+            i += 4;
+        }
+        // The last positions, with the missing bytes read as zero.
+        while i < hay.len() {
+            if visit(i, word_at(hay, i)) {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// Compares the keywords anchored under position `i`'s folded word `w`; the number
+    /// compared.
+    fn check(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        i: usize,
+        w: u32,
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
+    ) -> usize {
+        let mut compared = 0;
+        let mut try_one = |pattern: u32, anchor: u32| {
+            compared += 1;
+            let kw = &self.patterns[pattern as usize];
+            let Some(start) = i.checked_sub(anchor as usize) else {
+                return;
+            };
+            let end = start + kw.len();
+            if hay
+                .get(start..end)
+                .is_some_and(|s| s.eq_ignore_ascii_case(kw))
+            {
+                out.push(KeywordHit {
+                    pattern,
+                    start: offset + start,
+                    end: offset + end,
+                });
+            }
+        };
+        for &id in filter.shorts(w as u8) {
+            try_one(id, 0);
+        }
+        if filter.triples.hit(triple_key(w)) {
+            for a in filter.triples.anchored(triple_key(w)) {
+                try_one(a.pattern, a.offset);
+            }
+        }
+        if filter.quads.hit(quad_key(w)) {
+            for a in filter.quads.anchored(quad_key(w)) {
+                try_one(a.pattern, a.offset);
+            }
+        }
+        compared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_automaton(keywords: &[&str], hay: &str) -> Vec<KeywordHit> {
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(keywords)
+            .unwrap();
+        let mut hits: Vec<KeywordHit> = ac
+            .find_overlapping_iter(hay)
+            .map(|m| KeywordHit::from_match(&m, 0))
+            .collect();
+        hits.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+        hits
+    }
+
+    fn by_index(keywords: &[&str], hay: &str) -> Vec<KeywordHit> {
+        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+        let index = KeywordIndex::build(&list).unwrap();
+        let mut out = Vec::new();
+        index.find_all(hay.as_bytes(), 0, &mut out);
+        out
+    }
+
+    #[test]
+    fn filter_finds_what_the_automaton_finds() {
+        let keywords = [
+            "-",
+            ":",
+            "@",
+            "0",
+            "ab",
+            "sin",
+            "tel",
+            "ignore previous",
+            "password",
+            "AKIA",
+            "系统",
+            "ß",
+            "-----BEGIN",
+            "passw",
+        ];
+        for hay in [
+            "",
+            "a",
+            "ab",
+            "-",
+            "using a password: IGNORE PREVIOUS and Passw0rd @ 10:30",
+            "x-----begin RSA-----BEGIN akia AKIAIOSFODNN7EXAMPLE",
+            "系统提示 系统 ß ss tel:+1 Telephone single basin sin",
+            "ab:ab-ab@ab0",
+        ] {
+            assert_eq!(
+                by_index(&keywords, hay),
+                by_automaton(&keywords, hay),
+                "{hay:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dense_text_goes_to_the_automaton_with_the_same_result() {
+        // A keyword byte at every position: the comparisons outrun the bytes read.
+        let keywords = ["-", "--", "---", "----x"];
+        let hay = "-".repeat(20_000) + "----x";
+        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+        let index = KeywordIndex::build(&list).unwrap();
+        let filter = index.filter.as_ref().unwrap();
+        let mut probe = Vec::new();
+        assert!(!index.filter_scan(filter, hay.as_bytes(), 0, &mut probe));
+        assert_eq!(by_index(&keywords, &hay), by_automaton(&keywords, &hay));
+    }
+
+    #[test]
+    fn offsets_move_spans() {
+        let list = vec!["key".to_owned()];
+        let index = KeywordIndex::build(&list).unwrap();
+        let mut out = Vec::new();
+        index.find_all(b"a key", 100, &mut out);
+        assert_eq!(
+            out,
+            vec![KeywordHit {
+                pattern: 0,
+                start: 102,
+                end: 105
+            }]
+        );
+    }
+
+    #[test]
+    fn rare_windows_are_chosen() {
+        // `z`, `q` and `w` are rarer than `p`, `a`, `s` and `o` in ordinary text.
+        assert_eq!(rarest_window(b"passzqword", 4), 3);
+        assert_eq!(rarest_window(b"the ai", 4), 2);
+    }
+}
