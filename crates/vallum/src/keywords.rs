@@ -297,7 +297,11 @@ impl KeywordIndex {
             Some(filter) => self.filter_scan(filter, hay, offset, out),
             None => false,
         };
-        if !filtered {
+        if filtered {
+            out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+        } else {
+            // The automaton reports by end, and at one end the longer match first: the
+            // same order.
             out.truncate(first);
             match self.automaton() {
                 Some(ac) => out.extend(
@@ -309,11 +313,11 @@ impl KeywordIndex {
                     // size in practice): the filter finishes the job, only slower.
                     if let Some(filter) = &self.filter {
                         self.filter_scan_unbounded(filter, hay, offset, out);
+                        out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
                     }
                 }
             }
         }
-        out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
     }
 
     /// The filtered scan; `false` when it gave up (too many comparisons) for the automaton.
