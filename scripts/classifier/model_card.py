@@ -4,8 +4,8 @@ dataset-manifest.json, the trained file's metadata and the training log; with --
 (the previous model's metrics.json) it adds a comparison table. The "Known limits" section is
 LIMITS.md in the model folder, written by hand.
 
-    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v3 \
-        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v2]
+    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v4 \
+        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v3]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--model-dir", required=True, type=Path)
     ap.add_argument("--train-log", type=Path)
     ap.add_argument("--baseline", type=Path)
-    ap.add_argument("--baseline-name", default="vallum-injection-v2")
+    ap.add_argument("--baseline-name", default="vallum-injection-v3")
     a = ap.parse_args()
     d = a.model_dir
     name = d.resolve().name
@@ -175,8 +175,9 @@ Only these sources (pinned wheels, SHA-256 checked by `scripts/classifier/prepar
   "ignore the typos"-style edit instructions, code, business documents, long documents (a third
   to a half of the training documents carry an inserted training-split injection), documents
   composed sentence by sentence from parts (subject, clause, object, condition: attack
-  vocabulary in thousands of benign combinations), and long chat logs strung together from
-  benign training-split texts of the named sources. Every kind has a disjoint held-out family of
+  vocabulary in thousands of benign combinations), long chat logs strung together from
+  benign training-split texts of the named sources, and short texts made of identifiers, keys,
+  hashes, phone numbers, emoji and markup (faker providers and common token shapes). Every kind has a disjoint held-out family of
   templates used only for evaluation; `prepare_data.py` refuses to build when a held-out template
   shares five literal words in a row with a training template. Dates come from fixed ranges, so
   the dataset's SHA-256 does not depend on the day it is built.

@@ -244,8 +244,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=20240611)
-    ap.add_argument("--v4", action="store_true",
-                    help="add the v4 candidate's short code/key texts (dataset d932c5b2...)")
+    ap.add_argument("--v3", action="store_true",
+                    help="leave out the v4 material: vallum-injection-v3's dataset (2662908...)")
     args = ap.parse_args()
 
     srcs = fetch(args.cache)
@@ -318,9 +318,9 @@ def main() -> None:
         splits["train"] += embed_injections(docs[:n_emb3], train_inj, rng3, name + "+injection")
     splits["val"] += [row(d, 0, "gen3-doc") for d in v3["docs_val"]]
 
-    # v4 material (--v4, a candidate not yet committed as a model): short benign texts made
-    # of codes, keys, numbers, emoji and markup. Without it the build is v3's dataset.
-    if args.v4:
+    # v4 material (train family, own generators: every file above stays as in v3): short
+    # benign texts made of codes, keys, numbers, emoji and markup. `--v3` leaves it out.
+    if not args.v3:
         v4 = generate_v4(args.seed)
         splits["train"] += [row(t, 0, s) for s, t in v4["train"]]
         splits["val"] += [row(t, 0, s) for s, t in v4["val"]]
