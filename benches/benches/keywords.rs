@@ -2,6 +2,7 @@
 //! filter (`crates/vallum/src/keywords.rs`, compiled in here from its source) against
 //! aho-corasick's DFA and contiguous NFA over the same keywords, those of every built-in
 //! pack plus the ten digits (the engine's digit anchors). Results in benches/RESULTS.md.
+//! The module is compiled from its source because the engine keeps it crate-private.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use std::hint::black_box;
@@ -10,26 +11,6 @@ use std::time::Duration;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vallum_benches::{dense_chat, prose, source_code};
-
-/// The one engine type `keywords.rs` uses.
-mod engine {
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(crate) struct KeywordHit {
-        pub(crate) pattern: u32,
-        pub(crate) start: usize,
-        pub(crate) end: usize,
-    }
-
-    impl KeywordHit {
-        pub(crate) fn from_match(m: &aho_corasick::Match, offset: usize) -> KeywordHit {
-            KeywordHit {
-                pattern: m.pattern().as_u32(),
-                start: offset + m.start(),
-                end: offset + m.end(),
-            }
-        }
-    }
-}
 
 #[allow(dead_code)]
 #[path = "../../crates/vallum/src/keywords.rs"]

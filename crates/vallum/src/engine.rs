@@ -18,6 +18,7 @@ use regex_automata::{Anchored, Input, MatchKind, PatternSet, meta, util::syntax}
 use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
 use vallum_rules::{Anchor, Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
 
+pub(crate) use crate::keywords::KeywordHit;
 use crate::keywords::KeywordIndex;
 use crate::{Action, Direction, Finding, Span};
 
@@ -282,25 +283,6 @@ impl Selector {
                 RuleDirection::Input => self.direction == Direction::Input,
                 RuleDirection::Output => self.direction == Direction::Output,
             }
-    }
-}
-
-/// One match of the keyword automaton: pattern id and byte range in the haystack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct KeywordHit {
-    pub(crate) pattern: u32,
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-}
-
-impl KeywordHit {
-    /// A match of the automaton in a haystack that starts `offset` bytes into the text.
-    pub(crate) fn from_match(m: &aho_corasick::Match, offset: usize) -> KeywordHit {
-        KeywordHit {
-            pattern: m.pattern().as_u32(),
-            start: offset + m.start(),
-            end: offset + m.end(),
-        }
     }
 }
 

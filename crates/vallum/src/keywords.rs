@@ -20,7 +20,24 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-use crate::engine::KeywordHit;
+/// One keyword match: pattern id and byte range in the haystack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeywordHit {
+    pub(crate) pattern: u32,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl KeywordHit {
+    /// A match of the automaton in a haystack that starts `offset` bytes into the text.
+    pub(crate) fn from_match(m: &aho_corasick::Match, offset: usize) -> KeywordHit {
+        KeywordHit {
+            pattern: m.pattern().as_u32(),
+            start: offset + m.start(),
+            end: offset + m.end(),
+        }
+    }
+}
 
 /// Keyword lists longer than this skip the filter (its bitmaps would let most positions
 /// through) and get aho-corasick's own choice of automaton.
