@@ -7,9 +7,9 @@
 //! instructions a byte over the default packs' 1,115 keywords (callgrind). Keywords are rare
 //! in most text, so a cheaper filter reads it first. Each keyword is anchored by its rarest
 //! four bytes (shorter keywords by all of theirs); at each position of the text the folded
-//! bytes from there are looked up in three 8 KiB bitmaps (a hash of four bytes, a hash of
-//! three, the pair), and only the positions they let through are compared with the keywords
-//! anchored there.
+//! bytes from there are looked up in two 8 KiB bitmaps (a hash of four bytes, a hash of
+//! three) and a table of the first bytes of one- and two-byte keywords, and only the positions
+//! they let through are compared with the keywords anchored there.
 //!
 //! The automaton (a DFA) stays for texts where the filter lets too much through (chat full
 //! of `:` and `-`, CJK text against CJK keywords): once the comparisons exceed one per 16
