@@ -666,14 +666,7 @@ impl Engine {
         f: impl FnOnce(&mut dyn Iterator<Item = KeywordHit>) -> R,
     ) -> R {
         match &self.keywords {
-            Some(index) => {
-                let mut hits = self.hit_buffers.get();
-                hits.clear();
-                index.find_all(hay.as_bytes(), 0, &mut hits);
-                let result = f(&mut hits.iter().copied());
-                hits.clear();
-                result
-            }
+            Some(index) => index.with_matches(hay.as_bytes(), &mut self.hit_buffers.get(), f),
             None => f(&mut std::iter::empty()),
         }
     }

@@ -306,6 +306,46 @@ impl KeywordIndex {
             .as_ref()
     }
 
+    /// Calls `f` with every occurrence in `hay`, ordered by end, then start, then pattern
+    /// id. `buf` holds the filter's matches (it is left empty, and keeps at most a modest
+    /// capacity); a text handed to the automaton is streamed from it, so a dense 16 MiB
+    /// input (a digit per byte) is never held as a list of matches.
+    pub(crate) fn with_matches<R>(
+        &self,
+        hay: &[u8],
+        buf: &mut Vec<KeywordHit>,
+        f: impl FnOnce(&mut dyn Iterator<Item = KeywordHit>) -> R,
+    ) -> R {
+        /// Matches a kept buffer may hold room for (24 bytes each).
+        const KEPT_CAPACITY: usize = 1 << 16;
+        buf.clear();
+        let filtered = match &self.filter {
+            Some(filter) => self.filter_scan(filter, hay, 0, buf),
+            None => false,
+        };
+        // The automaton is asked for (and built) only when the filter gave up.
+        let automaton = if filtered { None } else { self.automaton() };
+        let result = if let Some(ac) = automaton {
+            buf.clear();
+            f(&mut ac
+                .find_overlapping_iter(hay)
+                .map(|m| KeywordHit::from_match(&m, 0)))
+        } else {
+            if filtered {
+                buf.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+            } else {
+                buf.clear();
+                self.find_all(hay, 0, buf);
+            }
+            f(&mut buf.iter().copied())
+        };
+        buf.clear();
+        if buf.capacity() > KEPT_CAPACITY {
+            *buf = Vec::new();
+        }
+        result
+    }
+
     /// Appends every occurrence in `hay` to `out`, with spans moved by `offset`, ordered by
     /// end, then start, then pattern id.
     pub(crate) fn find_all(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) {
@@ -524,6 +564,29 @@ mod tests {
         let mut probe = Vec::new();
         assert!(!index.filter_scan(filter, hay.as_bytes(), 0, &mut probe));
         assert_eq!(by_index(&keywords, &hay), by_automaton(&keywords, &hay));
+    }
+
+    #[test]
+    fn streamed_matches_equal_collected_ones() {
+        let keywords = ["-", "--", "ab", "passw"];
+        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+        let index = KeywordIndex::build(&list).unwrap();
+        // A clean text stays with the filter, a dense one goes to the automaton.
+        for hay in ["an ab and a passw0rd".to_owned(), "-".repeat(50_000)] {
+            let mut buf = Vec::new();
+            let streamed =
+                index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+            assert_eq!(streamed, by_automaton(&keywords, &hay));
+            assert!(buf.is_empty() && buf.capacity() <= 1 << 16);
+        }
+        // The dense text was the first to need the automaton.
+        assert!(index.automaton.get().is_some());
+        let fresh = KeywordIndex::build(&list).unwrap();
+        fresh.with_matches(b"an ab and a passw0rd", &mut Vec::new(), |it| it.count());
+        assert!(
+            fresh.automaton.get().is_none(),
+            "a clean text built the automaton"
+        );
     }
 
     #[test]
