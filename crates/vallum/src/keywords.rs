@@ -319,25 +319,11 @@ impl KeywordIndex {
         /// Matches a kept buffer may hold room for (24 bytes each).
         const KEPT_CAPACITY: usize = 1 << 16;
         buf.clear();
-        let filtered = match &self.filter {
-            Some(filter) => self.filter_scan(filter, hay, 0, buf),
-            None => false,
-        };
-        // The automaton is asked for (and built) only when the filter gave up.
-        let automaton = if filtered { None } else { self.automaton() };
-        let result = if let Some(ac) = automaton {
-            buf.clear();
-            f(&mut ac
+        let result = match self.search(hay, 0, buf) {
+            Some(ac) => f(&mut ac
                 .find_overlapping_iter(hay)
-                .map(|m| KeywordHit::from_match(&m, 0)))
-        } else {
-            if filtered {
-                buf.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
-            } else {
-                buf.clear();
-                self.find_all(hay, 0, buf);
-            }
-            f(&mut buf.iter().copied())
+                .map(|m| KeywordHit::from_match(&m, 0))),
+            None => f(&mut buf.iter().copied()),
         };
         buf.clear();
         if buf.capacity() > KEPT_CAPACITY {
@@ -349,32 +335,38 @@ impl KeywordIndex {
     /// Appends every occurrence in `hay` to `out`, with spans moved by `offset`, ordered by
     /// end, then start, then pattern id.
     pub(crate) fn find_all(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) {
+        if let Some(ac) = self.search(hay, offset, out) {
+            // The automaton reports by end, and at one end the longer match first: the
+            // same order.
+            out.extend(
+                ac.find_overlapping_iter(hay)
+                    .map(|m| KeywordHit::from_match(&m, offset)),
+            );
+        }
+    }
+
+    /// Appends the filter's matches in `hay` to `out`, sorted, and returns `None`; or, when
+    /// the filter gives the text up, leaves `out` as it was and returns the automaton (built
+    /// now if this is its first text), whose matches the caller takes.
+    fn search(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) -> Option<&AhoCorasick> {
         let first = out.len();
         let filtered = match &self.filter {
             Some(filter) => self.filter_scan(filter, hay, offset, out),
             None => false,
         };
-        if filtered {
-            out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
-        } else {
-            // The automaton reports by end, and at one end the longer match first: the
-            // same order.
+        if !filtered {
             out.truncate(first);
-            match self.automaton() {
-                Some(ac) => out.extend(
-                    ac.find_overlapping_iter(hay)
-                        .map(|m| KeywordHit::from_match(&m, offset)),
-                ),
-                None => {
-                    // The automaton failed to build (it cannot for a filtered list of this
-                    // size in practice): the filter finishes the job, only slower.
-                    if let Some(filter) = &self.filter {
-                        self.filter_scan_unbounded(filter, hay, offset, out);
-                        out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
-                    }
-                }
+            if let Some(ac) = self.automaton() {
+                return Some(ac);
+            }
+            // The automaton failed to build (it cannot for a filtered list of this size in
+            // practice): the filter finishes the job, only slower.
+            if let Some(filter) = &self.filter {
+                self.filter_scan_unbounded(filter, hay, offset, out);
             }
         }
+        out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+        None
     }
 
     /// The filtered scan; `false` when it gave up (too many comparisons) for the automaton.
