@@ -4,7 +4,7 @@
 Bench-only (never in CI). Runs exactly the token-id windows and batches that the Rust bench
 exported (classifier_bench --export inputs.json), with the same thread count, and prints JSON.
 
-    python benches/classifier/peers.py --model-dir ~/.cache/vallum/models/vallum-injection-v4 \
+    python benches/classifier/peers.py --model-dir ~/.cache/vallum/models/vallum-injection-v5 \
         --inputs inputs.json --threads 1 --out peers.json
 Needs (a throwaway venv): torch, transformers, onnxruntime, onnx, onnxscript, safetensors, numpy.
 """

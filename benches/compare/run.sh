@@ -60,7 +60,7 @@ if [[ $classifier == 1 ]]; then
             onnx==1.23.2 onnxscript safetensors numpy
     fi
     .venv-bench/bin/python benches/classifier/peers.py \
-        --model-dir ~/.cache/vallum/models/vallum-injection-v4 \
+        --model-dir ~/.cache/vallum/models/vallum-injection-v5 \
         --inputs target/classifier-bench-inputs.json --threads 1 --out target/classifier-bench-peers.json
     python benches/classifier/render_results.py target/classifier-bench-rust.json \
         target/classifier-bench-peers.json > target/compare-classifier.md

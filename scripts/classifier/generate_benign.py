@@ -914,8 +914,9 @@ def template_leaks(n: int = 5) -> list[str]:
     Empty when the families are disjoint; ``prepare_data.py`` refuses to build otherwise."""
     held = [H_PII, H_SEC, H_ROLE, H_EDIT, H_GENERAL, H_DOC_SENT]
     train = ([T_PII, T_SEC, T_ROLE, T_EDIT, T_GENERAL, T_DOC_SENT, X_CODE, X_REQ, X_PII, X_SEC,
-              V_SUBJ, V_CLAUSE, V_OBJ, V_IMP, V_NARR, V_FAQ_Q, V_FAQ_A, W_TEMPLATES, W_SHORT]
-             + list(X_DOC.values()))
+              V_SUBJ, V_CLAUSE, V_OBJ, V_IMP, V_NARR, V_FAQ_Q, V_FAQ_A, W_TEMPLATES, W_SHORT,
+              Y_HANDOVER] + list(X_DOC.values()) + list(Y_HANDOVER_ML.values())
+             + [frames for frames, _, _ in Y_EDIT.values()])
     train_grams: set[tuple[str, ...]] = set()
     for family in train:
         for tpl in family:
@@ -1004,5 +1005,197 @@ def generate_v4(seed: int) -> dict:
         return rng.choice(W_TEMPLATES).format(**vals)
 
     short = [("gen4-codes", text()) for _ in range(3300)]
+    n_val = len(short) // 10
+    return {"train": short[n_val:], "val": short[:n_val]}
+
+
+# =====================================================================================
+# v5 training material (train family only), own Random/Faker seeded from ``seed + 17``
+# after everything above. Two kinds of short benign messages that v4 still scored as attacks:
+# * a user handing over a key, password or personal detail and asking that it be kept safe
+#   (the override-like "keep it", "don't share it", "remember this" around a token);
+# * "ignore the typos"-style requests about the user's own earlier text, in the training
+#   languages other than English (v2 has the English ones). The languages that the held-out
+#   dialogue set uses (Swedish, Turkish, Indonesian, Ukrainian, Hinglish) stay unseen.
+# Written from generic categories; prepare_data.py drops any generated text that equals an
+# input of the repository's testdata (which stays evaluation only).
+# =====================================================================================
+
+Y_THINGS = ["API key", "key", "token", "access token", "password", "wifi password", "PIN",
+            "recovery code", "backup codes", "licence key", "SSH key", "door code",
+            "personal access token", "bot token", "webhook URL", "client secret", "passphrase",
+            "bank details", "card number", "passport number", "tax ID", "home address",
+            "phone number", "locker combination", "alarm code", "deploy key"]
+Y_HANDOVER = [
+    "Here's my {thing}: {secret}. Keep it safe for me, please.",
+    "Can you hold on to this {thing} for me? {secret}",
+    "Store my {thing} somewhere safe, I keep losing it: {secret}",
+    "my {thing} is {secret} — don't share it with anyone",
+    "Saving this here so I don't forget it: {thing} {secret}",
+    "{secret} <- that's my {thing}, keep it private",
+    "Please remember my {thing} for next time: {secret}",
+    "I'm giving you my {thing} ({secret}) for the integration. Keep it confidential.",
+    "This is the {service} {thing} you asked for: {secret}. Please don't post it anywhere.",
+    "keep this safe for me: {secret}",
+    "Note to self: {thing} = {secret}, do not lose it",
+    "This is the only copy of my {thing}, {secret}, so look after it.",
+    "ok here you go, {thing}: {secret} (please don't log it)",
+    "Pasting my {thing} so you can test the call: {secret}. Treat it as secret.",
+    "{service} {thing}: {secret}\nPlease keep this between us.",
+    "my new {thing} -> {secret}. make sure nobody else sees it",
+    "I trust you with this, it's my {thing}: {secret}",
+    "Put my {thing} in the vault for me: {secret}",
+    "for safekeeping: {secret} ({service} {thing})",
+    "Don't show this to anyone else, it's my {thing}: {secret}",
+    "Hi! My {thing} changed, it's now {secret}. Please update your records and keep it secure.",
+    "Here you go: {secret}. That's my {thing}, handle it carefully.",
+    "Remember this for me, it's the {thing} for {service}: {secret}",
+    "just so it's written down somewhere safe: {secret}",
+    "You can have my {thing} for the setup ({secret}), but keep it out of the chat history.",
+]
+Y_HANDOVER_ML = {
+    "de": ["Hier ist mein {thing}: {secret}. Bitte gut aufbewahren.",
+           "Mein {thing} lautet {secret}, bitte nicht weitergeben.",
+           "Merk dir bitte meinen {thing}: {secret}",
+           "Das ist mein {thing} ({secret}), behandle ihn vertraulich."],
+    "fr": ["Voici ma {thing} : {secret}. Garde-la en lieu sûr, s'il te plaît.",
+           "Ma {thing} est {secret}, ne la partage avec personne.",
+           "Retiens ma {thing} pour la prochaine fois : {secret}"],
+    "es": ["Aquí tienes mi {thing}: {secret}. Guárdala bien, por favor.",
+           "Mi {thing} es {secret}, no se la enseñes a nadie.",
+           "Recuerda mi {thing} para la próxima vez: {secret}"],
+    "it": ["Ecco la mia {thing}: {secret}. Tienila al sicuro, per favore.",
+           "La mia {thing} è {secret}, non condividerla con nessuno."],
+    "nl": ["Hier is mijn {thing}: {secret}. Bewaar hem goed, alsjeblieft.",
+           "Mijn {thing} is {secret}, deel hem met niemand."],
+    "pt": ["Aqui está a minha {thing}: {secret}. Guarde-a em segurança, por favor.",
+           "Minha {thing} é {secret}, não compartilhe com ninguém."],
+}
+Y_THINGS_ML = {"de": ["Schlüssel", "API-Schlüssel", "Zugangscode", "PIN-Code"],
+               "fr": ["clé", "clé API", "carte d'accès", "phrase secrète"],
+               "es": ["clave", "clave API", "contraseña", "llave de acceso"],
+               "it": ["chiave", "chiave API", "password", "parola d'ordine"],
+               "nl": ["sleutel", "API-sleutel", "token", "toegangscode"],
+               "pt": ["chave", "chave de API", "senha", "palavra-passe"]}
+Y_SERVICES = ["Slack", "GitHub", "GitLab", "Stripe", "AWS", "Azure", "Google Cloud", "Twilio",
+              "1Password", "Bitwarden", "Notion", "Jira", "Discord", "OpenAI", "Heroku",
+              "Cloudflare", "DigitalOcean", "Datadog", "Sentry", "Vercel", "Shopify", "PayPal"]
+Y_PLACEHOLDERS = ["<SECRET>", "[REDACTED]", "********", "<API_KEY>", "{{token}}", "<REDACTED>",
+                  "[secret removed]", "xxxx-xxxx-xxxx", "<PASSWORD>", "$TOKEN"]
+
+# "ignore the typos" requests per language: frames with an {obj} slot, objects, and endings.
+Y_EDIT = {
+    "de": (["Ignoriere bitte {obj}.", "Bitte ignorieren Sie {obj}.", "Achte nicht auf {obj}.",
+            "Vergiss {obj}, {tail}", "Übersieh bitte {obj}, {tail}", "Kümmere dich nicht um {obj}.",
+            "Sorry für {obj}, {tail}", "Bitte {obj} einfach überlesen."],
+           ["die Tippfehler", "meine Rechtschreibfehler", "die Formatierung", "den ersten Satz",
+            "die Zeitstempel", "die Kopfzeile", "die komischen Zeilenumbrüche", "die Emojis",
+            "den Anhang", "das, was ich über den Titel gesagt habe", "die Großschreibung",
+            "die doppelten Zeilen", "meine vorherige Frage", "das zweite Beispiel"],
+           ["ich habe am Handy getippt.", "es geht mir um den Inhalt.",
+            "ich korrigiere das später.", "und fass einfach den Text zusammen.",
+            "und prüf lieber die Zahlen.", "das war nur ein Entwurf."]),
+    "fr": (["Ignore {obj}, s'il te plaît.", "Merci d'ignorer {obj}.", "Laisse de côté {obj}.",
+            "Oublie {obj}, {tail}", "Désolé pour {obj}, {tail}", "Tu peux ignorer {obj}, {tail}"],
+           ["les fautes de frappe", "la mise en forme", "la première phrase", "les horodatages",
+            "mes fautes d'orthographe", "la pièce jointe", "les retours à la ligne bizarres",
+            "ce que j'ai dit sur le titre", "ma question précédente", "le deuxième exemple"],
+           ["j'ai tapé sur mon téléphone.", "c'est le fond qui compte.", "je corrigerai plus tard.",
+            "et résume juste le contenu.", "c'était un brouillon."]),
+    "es": (["Ignora {obj}, por favor.", "No tengas en cuenta {obj}.", "Perdona {obj}, {tail}",
+            "Olvida {obj}, {tail}", "Puedes pasar por alto {obj}, {tail}"],
+           ["las erratas", "mis faltas de ortografía", "el formato", "la primera frase",
+            "las marcas de tiempo", "el archivo adjunto", "los saltos de línea raros",
+            "lo que dije sobre el título", "mi pregunta anterior", "el segundo ejemplo"],
+           ["escribí desde el móvil.", "lo importante es el contenido.", "lo corrijo luego.",
+            "y resume el texto.", "era solo un borrador."]),
+    "it": (["Ignora {obj}, per favore.", "Non considerare {obj}.", "Scusa per {obj}, {tail}",
+            "Lascia perdere {obj}, {tail}"],
+           ["gli errori di battitura", "la formattazione", "la prima frase", "l'allegato",
+            "i miei errori di ortografia", "quello che ho detto sul titolo",
+            "la mia domanda precedente", "gli a capo strani"],
+           ["ho scritto dal telefono.", "conta il contenuto.", "lo correggo dopo.",
+            "e riassumi il testo."]),
+    "nl": (["Negeer {obj} alsjeblieft.", "Let niet op {obj}.", "Sorry voor {obj}, {tail}",
+            "Vergeet {obj}, {tail}"],
+           ["de typefouten", "mijn spelfouten", "de opmaak", "de eerste zin", "de bijlage",
+            "wat ik over de titel zei", "mijn vorige vraag", "de rare regeleinden"],
+           ["ik typte op mijn telefoon.", "het gaat om de inhoud.", "ik verbeter het later.",
+            "en vat de tekst samen."]),
+    "pt": (["Ignora {obj}, por favor.", "Não ligue para {obj}.", "Desconsidere {obj}, {tail}",
+            "Esquece {obj}, {tail}"],
+           ["os erros de digitação", "a formatação", "a primeira frase", "o anexo",
+            "meus erros de ortografia", "o que eu disse sobre o título",
+            "minha pergunta anterior", "as quebras de linha estranhas"],
+           ["digitei no celular.", "o conteúdo é o que importa.", "corrijo depois.",
+            "e resuma o texto."]),
+}
+Y_EDIT_WHERE = {"de": ["", " in meinem Text", " oben", " in der Mail", " im Entwurf"],
+                "fr": ["", " dans mon texte", " ci-dessus", " dans le mail"],
+                "es": ["", " en mi texto", " de arriba", " en el correo"],
+                "it": ["", " nel mio testo", " qui sopra", " nella mail"],
+                "nl": ["", " in mijn tekst", " hierboven", " in de mail"],
+                "pt": ["", " no meu texto", " acima", " no e-mail"]}
+
+
+def generate_v5(seed: int) -> dict:
+    """The v5 training material: key handover messages and multilingual edit requests."""
+    rng = random.Random(seed + 17)
+    fk = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+    fk.seed_instance(seed + 17)
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+    def chars(n: int, alphabet: str = alnum) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(n))
+
+    def secret() -> str:
+        shape = rng.randrange(12)
+        digits, hexd = "0123456789", "0123456789abcdef"
+        if shape == 0:  # chat-platform style: prefix, numeric parts, random tail
+            return (f"{rng.choice(['xoxb', 'xoxp', 'xoxe', 'xapp'])}-{chars(12, digits)}-"
+                    f"{chars(13, digits)}-{chars(rng.randrange(24, 120))}")
+        if shape == 1:  # service-account style: prefix and a long base64url body
+            return rng.choice(["ops_", "eyJ", "sa_", "svc-"]) + chars(rng.randrange(60, 200),
+                                                                      alnum + "-_")
+        if shape == 2:  # JWT-shaped
+            return f"eyJ{chars(30)}.eyJ{chars(rng.randrange(40, 90))}.{chars(43, alnum + '-_')}"
+        if shape == 3:
+            return rng.choice(W_KEY_PREFIXES) + chars(rng.randrange(20, 64))
+        if shape == 4:
+            return chars(64, hexd)
+        if shape == 5:
+            return f"{fk.uuid4()}"
+        if shape == 6:
+            return fk.password(length=rng.randrange(8, 24))
+        if shape == 7:
+            return str(rng.randrange(10**3, 10**8))
+        if shape == 8:
+            return rng.choice([fk.iban(), fk.credit_card_number(), fk.phone_number(),
+                               fk.address().replace("\n", ", ")])
+        if shape == 9:
+            return rng.choice(Y_PLACEHOLDERS)
+        if shape == 10:
+            return f"https://hooks.{fk.domain_name()}/{chars(10)}/{chars(24)}"
+        return "-".join(chars(rng.randrange(4, 9)) for _ in range(rng.randrange(3, 7)))
+
+    def handover() -> str:
+        if rng.random() < 0.2:
+            lang = rng.choice(list(Y_HANDOVER_ML))
+            return rng.choice(Y_HANDOVER_ML[lang]).format(
+                thing=rng.choice(Y_THINGS_ML[lang]), secret=secret())
+        text = rng.choice(Y_HANDOVER).format(thing=rng.choice(Y_THINGS), secret=secret(),
+                                             service=rng.choice(Y_SERVICES))
+        return text.lower() if rng.random() < 0.25 else text
+
+    def edit() -> str:
+        lang = rng.choice(list(Y_EDIT))
+        frames, objs, tails = Y_EDIT[lang]
+        obj = rng.choice(objs) + rng.choice(Y_EDIT_WHERE[lang])
+        text = rng.choice(frames).format(obj=obj, tail=rng.choice(tails))
+        return text.lower() if rng.random() < 0.15 else text
+
+    short = [("gen5-handover", handover()) for _ in range(1700)]
+    short += [("gen5-edit-ml", edit()) for _ in range(1300)]
+    rng.shuffle(short)
     n_val = len(short) // 10
     return {"train": short[n_val:], "val": short[:n_val]}

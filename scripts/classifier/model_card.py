@@ -4,8 +4,8 @@ dataset-manifest.json, the trained file's metadata and the training log; with --
 (the previous model's metrics.json) it adds a comparison table. The "Known limits" section is
 LIMITS.md in the model folder, written by hand.
 
-    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v4 \
-        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v3]
+    python model_card.py --model-dir crates/vallum-classifier/models/vallum-injection-v5 \
+        [--train-log FILE] [--baseline OLD/metrics.json --baseline-name vallum-injection-v4]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--model-dir", required=True, type=Path)
     ap.add_argument("--train-log", type=Path)
     ap.add_argument("--baseline", type=Path)
-    ap.add_argument("--baseline-name", default="vallum-injection-v3")
+    ap.add_argument("--baseline-name", default="vallum-injection-v4")
     a = ap.parse_args()
     d = a.model_dir
     name = d.resolve().name
@@ -177,7 +177,11 @@ Only these sources (pinned wheels, SHA-256 checked by `scripts/classifier/prepar
   composed sentence by sentence from parts (subject, clause, object, condition: attack
   vocabulary in thousands of benign combinations), long chat logs strung together from
   benign training-split texts of the named sources, and short texts made of identifiers, keys,
-  hashes, phone numbers, emoji and markup (faker providers and common token shapes). Every kind has a disjoint held-out family of
+  hashes, phone numbers, emoji and markup (faker providers and common token shapes), and
+  short messages that hand over a key, password or personal detail and ask that it be kept
+  safe, plus "ignore the typos"-style requests in German, French, Spanish, Italian, Dutch and
+  Portuguese (generated texts equal to an input of the repository's testdata are dropped: that
+  testdata is an evaluation probe only). Every kind has a disjoint held-out family of
   templates used only for evaluation; `prepare_data.py` refuses to build when a held-out template
   shares five literal words in a row with a training template. Dates come from fixed ranges, so
   the dataset's SHA-256 does not depend on the day it is built.
@@ -190,7 +194,11 @@ public prompt corpus was used for training or for choosing thresholds.
 |---|---|---|---|
 {files}
 
-## Evaluation (threshold 0.5, Vallum's default; max over windows)
+## Evaluation (threshold 0.5; max over windows)
+
+Vallum's policy reports classifier windows from `classifier.min_score`, 0.9 by default: the
+operating point chosen under Known limits, where every held-out benign set stays at or under
+1% FPR.
 
 | set | n | injections | recall | FPR | precision | F1 | AUC |
 |---|---|---|---|---|---|---|---|

@@ -105,6 +105,18 @@ def norm_key(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
+def testdata_inputs() -> set[str]:
+    """The normalised inputs of the repository's ``testdata/*.jsonl`` cases. They are an
+    evaluation probe only (``testdata_probe.py``): a generated training text equal to one of
+    them is dropped, so that the probe never measures memorised inputs."""
+    keys = set()
+    for path in sorted((Path(__file__).resolve().parents[2] / "testdata").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            if line.strip() and not line.startswith("//"):
+                keys.add(norm_key(json.loads(line).get("text", "")))
+    return keys
+
+
 def row(text: str, label: int, source: str, span=None, weight: float = 1.0) -> dict:
     r = {"text": text, "label": int(label), "source": source}
     if span is not None:
@@ -245,12 +257,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--v3", action="store_true",
-                    help="leave out the v4 material: vallum-injection-v3's dataset (2662908...)")
+                    help="leave out the v4 and v5 material: vallum-injection-v3's dataset (2662908...)")
+    ap.add_argument("--v4", action="store_true",
+                    help="leave out the v5 material: vallum-injection-v4's dataset (d932c5b2...)")
     args = ap.parse_args()
 
     srcs = fetch(args.cache)
     sys.path.insert(0, str(srcs["faker"]))  # the verified faker wheel
-    from generate_benign import generate, generate_extra, generate_v3, generate_v4  # noqa: PLC0415
+    from generate_benign import (  # noqa: PLC0415
+        generate, generate_extra, generate_v3, generate_v4, generate_v5)
     from generate_benign import template_leaks  # noqa: PLC0415
 
     if leaks := template_leaks():
@@ -325,6 +340,18 @@ def main() -> None:
         splits["train"] += [row(t, 0, s) for s, t in v4["train"]]
         splits["val"] += [row(t, 0, s) for s, t in v4["val"]]
 
+    # v5 material (train family, own generators: every file above stays as in v4): key
+    # handover messages and "ignore the typos" requests in the training languages. Hard
+    # negatives (weight 2): they share the vocabulary of attacks. `--v4` leaves it out.
+    decontaminated = 0
+    if not (args.v3 or args.v4):
+        probe = testdata_inputs()
+        v5 = generate_v5(args.seed)
+        for split in ("train", "val"):
+            kept = [(s, t) for s, t in v5[split] if norm_key(t) not in probe]
+            decontaminated += len(v5[split]) - len(kept)
+            splits[split] += [row(t, 0, s, weight=HARD_NEGATIVE_WEIGHT) for s, t in kept]
+
     # Deduplicate: a text (normalised) appears once, in the first of: tests, val, train.
     order = sorted(k for k in splits if k.startswith("test")) + ["val", "train"]
     seen: dict[str, int] = {}
@@ -347,6 +374,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     manifest = {"seed": args.seed, "sources": {k: v[1] for k, v in PINNED.items()},
                 "dedup_label_conflicts_dropped": conflicts, "files": {}}
+    if decontaminated:
+        manifest["generated_equal_to_testdata_dropped"] = decontaminated
     for k in sorted(splits):
         path = args.out / f"{k}.jsonl"
         with open(path, "w", encoding="utf-8") as f:

@@ -16,8 +16,8 @@
 #    on the same held-out files).
 #
 # Environment: VALLUM_TRAIN_DIR (work folder, default target/vallum-classifier),
-# THREADS (default 2), NAME (default vallum-injection-v4), BASELINE (default
-# vallum-injection-v3), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override
+# THREADS (default 2), NAME (default vallum-injection-v5), BASELINE (default
+# vallum-injection-v4), and any of FIRST_LAYER EPOCHS LR MAX_WINDOWS to override
 # hyper-parameters.
 set -euo pipefail
 
@@ -29,8 +29,8 @@ FIRST_LAYER=${FIRST_LAYER:-4}
 EPOCHS=${EPOCHS:-2}
 LR=${LR:-2e-4}
 MAX_WINDOWS=${MAX_WINDOWS:-6}
-NAME=${NAME:-vallum-injection-v4}
-BASELINE=${BASELINE:-vallum-injection-v3}
+NAME=${NAME:-vallum-injection-v5}
+BASELINE=${BASELINE:-vallum-injection-v4}
 MODEL_SRC=$ROOT/crates/vallum-classifier/models/$NAME
 BASELINE_WEIGHTS=$ROOT/crates/vallum-classifier/models/$BASELINE/vallum-injection.safetensors
 BASE=$WORK/base

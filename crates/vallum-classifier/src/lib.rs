@@ -1,7 +1,7 @@
 //! Prompt-injection classifier for Vallum.
 //!
 //! A small BERT encoder (all-MiniLM-L6-v2 with its top layers fine-tuned, see
-//! `models/vallum-injection-v4/MODEL_CARD.md`) scores text for prompt injection and
+//! `models/vallum-injection-v5/MODEL_CARD.md`) scores text for prompt injection and
 //! jailbreaks. It runs on [candle](https://github.com/huggingface/candle) with a
 //! Hugging Face `tokenizers` tokenizer, on the CPU or (feature `cuda`) an NVIDIA GPU.
 //!
@@ -43,7 +43,7 @@ use crate::model::{BertConfig, Encoder, Weights};
 pub use crate::windows::{PlannedWindow, plan_windows};
 
 /// Name of the bundled model and of its install folder.
-pub const MODEL_NAME: &str = "vallum-injection-v4";
+pub const MODEL_NAME: &str = "vallum-injection-v5";
 /// File name of the base encoder's weights inside a model folder.
 pub const BASE_WEIGHTS_FILE: &str = "model.safetensors";
 /// File name of the tokenizer inside a model folder.
@@ -152,9 +152,9 @@ pub const TOKENIZER_SHA256: &str =
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037";
 /// SHA-256 of that package's `config.json`.
 pub const CONFIG_SHA256: &str = "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41";
-/// SHA-256 of the committed `models/vallum-injection-v4/vallum-injection.safetensors`.
+/// SHA-256 of the committed `models/vallum-injection-v5/vallum-injection.safetensors`.
 pub const TRAINED_WEIGHTS_SHA256: &str =
-    include_str!("../models/vallum-injection-v4/SHA256").trim_ascii();
+    include_str!("../models/vallum-injection-v5/SHA256").trim_ascii();
 
 impl ModelPins {
     /// The pins of the model this crate ships.
@@ -432,8 +432,8 @@ impl Classifier {
     }
 
     /// The folder [`Classifier::load_installed`] would load: `$VALLUM_MODEL_DIR` when set
-    /// and non-empty, else `$XDG_CACHE_HOME/vallum/models/vallum-injection-v4` (or
-    /// `~/.cache/vallum/models/vallum-injection-v4`) — if it holds any model file.
+    /// and non-empty, else `$XDG_CACHE_HOME/vallum/models/vallum-injection-v5` (or
+    /// `~/.cache/vallum/models/vallum-injection-v5`) — if it holds any model file.
     pub fn installed_dir() -> Option<PathBuf> {
         let candidates = installed_candidates();
         candidates.into_iter().find(|d| {

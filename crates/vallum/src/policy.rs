@@ -70,7 +70,8 @@ pub struct Detectors {
     /// Rule-based prompt injection.
     pub injection: bool,
     /// The transformer injection classifier, used when its model is installed (the guard
-    /// runs without it when none is). Off in the built-in default (see the model card's
+    /// runs without it when none is). On in the built-in default, reporting windows that
+    /// score at least `classifier.min_score` (0.9, the operating point in the model card's
     /// known limits). A policy *source* that sets `classifier = true` explicitly (and does
     /// not set `classifier.require_model` itself) also sets
     /// `classifier.require_model`, so building a guard from it fails with
@@ -107,7 +108,7 @@ impl Default for Detectors {
 }
 
 /// `detectors.classifier` when a policy does not set it.
-const CLASSIFIER_DEFAULT: bool = false;
+const CLASSIFIER_DEFAULT: bool = true;
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
 fn is_classifier_default(on: &bool) -> bool {
@@ -199,7 +200,8 @@ impl Default for OutputSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ClassifierSettings {
     /// Windows scoring at least this are reported (then `thresholds.prompt_injection`
-    /// decides flag or block).
+    /// decides flag or block). Default 0.9: the lowest threshold at which the model's
+    /// false-positive rate stays at or under 1% on every held-out benign set of its card.
     pub min_score: f32,
     /// `auto` (a GPU when built with CUDA and one is present), `cpu`, or `cuda:N`.
     pub device: String,
@@ -215,7 +217,7 @@ pub struct ClassifierSettings {
 impl Default for ClassifierSettings {
     fn default() -> Self {
         ClassifierSettings {
-            min_score: 0.5,
+            min_score: 0.9,
             device: "auto".to_owned(),
             threads: None,
             require_model: false,
