@@ -82,18 +82,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "doc_4000_tokens".to_owned(),
             cut(4000).to_owned(),
         )))
+        .chain(std::iter::once((
+            // The same document in paragraphs: each also scored on its own.
+            "doc_4000_tokens_paragraphs".to_owned(),
+            cut(4000).replace(". Please review", ".\n\nPlease review"),
+        )))
         .collect();
 
     let mut report = serde_json::Map::new();
     let mut export = serde_json::Map::new();
     for (name, text) in &cases {
-        let (ids, offsets) = clf.tokenize(text)?;
-        let plan = vallum_classifier::plan_windows(
-            &offsets,
-            text,
-            opts.max_window_tokens - 2,
-            opts.stride_tokens,
-        );
+        let (ids, plan) = clf.plan(text)?;
         let windows: Vec<Vec<u32>> = plan
             .iter()
             .map(|w| {

@@ -40,7 +40,7 @@ use tokenizers::Tokenizer;
 use vallum_pool::ProcessPool;
 
 use crate::model::{BertConfig, Encoder, Weights};
-pub use crate::windows::{PlannedWindow, plan_windows};
+pub use crate::windows::{PlannedWindow, plan_paragraphs, plan_windows};
 
 /// Name of the bundled model and of its install folder.
 pub const MODEL_NAME: &str = "vallum-injection-v5";
@@ -96,6 +96,10 @@ pub struct ClassifierOptions {
     pub batch_size: usize,
     /// Precision on GPUs.
     pub precision: Precision,
+    /// Also score each paragraph (text between blank lines) of a text with several, as a
+    /// window of its own, so that a short injection in a long document is not diluted by
+    /// the prose around it (see [`plan_paragraphs`]).
+    pub paragraphs: bool,
 }
 
 impl Default for ClassifierOptions {
@@ -107,6 +111,7 @@ impl Default for ClassifierOptions {
             stride_tokens: DEFAULT_STRIDE_TOKENS,
             batch_size: 16,
             precision: Precision::F32,
+            paragraphs: true,
         }
     }
 }
@@ -459,8 +464,9 @@ impl Classifier {
         &self.0.device_name
     }
 
-    /// Scores `text` in overlapping windows that together cover every byte of it.
-    /// Empty text gives no windows.
+    /// Scores `text` in overlapping windows that together cover every byte of it, plus one
+    /// window per paragraph when [`ClassifierOptions::paragraphs`] is set; ordered by start
+    /// (then end). Empty text gives no windows.
     pub fn score(&self, text: &str) -> Result<Vec<WindowScore>, ClassifierError> {
         Ok(self.score_batch(&[text])?.pop().unwrap_or_default())
     }
@@ -475,7 +481,6 @@ impl Classifier {
 
     fn score_batch_inner(&self, texts: &[&str]) -> Result<Vec<Vec<WindowScore>>, ClassifierError> {
         let inner = &*self.0;
-        let content = inner.opts.max_window_tokens - 2;
         // (text index, window index, token ids incl. specials)
         let mut jobs: Vec<(usize, usize, Vec<u32>)> = Vec::new();
         let mut out: Vec<Vec<WindowScore>> = Vec::with_capacity(texts.len());
@@ -484,12 +489,7 @@ impl Classifier {
                 out.push(Vec::new());
                 continue;
             }
-            let enc = inner
-                .tokenizer
-                .encode(*text, false)
-                .map_err(|e| ClassifierError::Tokenizer(e.to_string()))?;
-            let ids = enc.get_ids();
-            let plan = plan_windows(enc.get_offsets(), text, content, inner.opts.stride_tokens);
+            let (ids, plan) = self.plan(text)?;
             let mut ws = Vec::with_capacity(plan.len());
             for (wi, w) in plan.into_iter().enumerate() {
                 let mut seq = Vec::with_capacity(w.tokens.len() + 2);
@@ -538,6 +538,20 @@ impl Classifier {
             }
         })?;
         Ok(logits.into_iter().map(sigmoid).collect())
+    }
+
+    /// The windows [`Classifier::score`] runs for `text`: its token ids (without special
+    /// tokens) and the planned windows over them, ordered by start (then end).
+    pub fn plan(&self, text: &str) -> Result<(Vec<u32>, Vec<PlannedWindow>), ClassifierError> {
+        let (ids, offsets) = self.tokenize(text)?;
+        let opts = &self.0.opts;
+        let content = opts.max_window_tokens - 2;
+        let mut plan = plan_windows(&offsets, text, content, opts.stride_tokens);
+        if opts.paragraphs {
+            plan.extend(plan_paragraphs(&offsets, text, content));
+            plan.sort_by_key(|w| (w.start, w.end));
+        }
+        Ok((ids, plan))
     }
 
     /// Token ids (without special tokens) and byte offsets of `text`, as the classifier sees it.

@@ -72,6 +72,68 @@ pub fn plan_windows(
     out
 }
 
+/// Plans one window per paragraph of `text` (paragraphs are separated by blank lines), for
+/// texts of at least two paragraphs. A short injection inside a long window of ordinary
+/// prose is outweighed by the text around it; scored on its own, its paragraph is not. A
+/// paragraph of more than `content` tokens gets no window of its own (the windows of
+/// [`plan_windows`] already cover it almost alone), and neither does one without tokens.
+/// Each span runs from the paragraph's first to its last non-whitespace byte.
+pub fn plan_paragraphs(
+    offsets: &[(usize, usize)],
+    text: &str,
+    content: usize,
+) -> Vec<PlannedWindow> {
+    let bounds = paragraph_bounds(text);
+    if bounds.len() < 2 {
+        return Vec::new();
+    }
+    bounds
+        .into_iter()
+        .filter_map(|(start, end)| {
+            let first = offsets.partition_point(|&(s, _)| s < start);
+            let last = offsets.partition_point(|&(s, _)| s < end);
+            let n = last - first;
+            (n > 0 && n <= content).then_some(PlannedWindow {
+                tokens: first..last,
+                start,
+                end,
+            })
+        })
+        .collect()
+}
+
+/// Byte spans of the paragraphs of `text`, trimmed of whitespace: runs of text separated
+/// by whitespace that holds at least two line breaks.
+fn paragraph_bounds(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut last_end = 0; // end of the last non-whitespace char of the current paragraph
+    let mut breaks = 0; // line breaks since it
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if c == '\n' {
+                breaks += 1;
+            }
+            continue;
+        }
+        match start {
+            Some(s) if breaks >= 2 => {
+                out.push((s, last_end));
+                start = Some(i);
+            }
+            Some(_) => {}
+            None => start = Some(i),
+        }
+        breaks = 0;
+        last_end = i + c.len_utf8();
+    }
+    if let Some(s) = start {
+        out.push((s, last_end));
+    }
+    debug_assert!(out.iter().all(|&(s, e)| s < e && e <= text.len()));
+    out
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while !s.is_char_boundary(i) {
         i -= 1;
@@ -168,5 +230,47 @@ mod tests {
         let ws = plan_windows(&offs, text, 4, 1);
         assert_eq!(ws.last().unwrap().tokens, 6..10);
         check_cover(text, &ws, offs.len());
+    }
+
+    #[test]
+    fn paragraphs_are_split_at_blank_lines() {
+        let text = "First para line one.\nStill first.\n\n  Second para. \r\n\r\n\nThird.";
+        let offs = words(text);
+        let ps = plan_paragraphs(&offs, text, 100);
+        let spans: Vec<&str> = ps.iter().map(|p| &text[p.start..p.end]).collect();
+        assert_eq!(
+            spans,
+            [
+                "First para line one.\nStill first.",
+                "Second para.",
+                "Third."
+            ]
+        );
+        let toks: Vec<usize> = ps.iter().map(|p| p.tokens.len()).collect();
+        assert_eq!(toks, [5, 2, 1]);
+        // Token ranges are contiguous and in order, covering every token.
+        assert_eq!(ps[0].tokens.start, 0);
+        assert_eq!(ps[2].tokens.end, offs.len());
+        assert!(ps.windows(2).all(|p| p[0].tokens.end == p[1].tokens.start));
+    }
+
+    #[test]
+    fn paragraphs_only_for_several_short_ones() {
+        // One paragraph: the windows already score it.
+        assert!(plan_paragraphs(&words("a b c\n"), "a b c\n", 10).is_empty());
+        assert!(plan_paragraphs(&[], "", 10).is_empty());
+        // A paragraph longer than a window gets none of its own.
+        let text = "a b c d e f\n\nshort one\n\n\u{e9}t\u{e9} fin";
+        let ps = plan_paragraphs(&words(text), text, 4);
+        let spans: Vec<&str> = ps.iter().map(|p| &text[p.start..p.end]).collect();
+        assert_eq!(spans, ["short one", "\u{e9}t\u{e9} fin"]);
+        for p in &ps {
+            assert!(text.is_char_boundary(p.start) && text.is_char_boundary(p.end));
+        }
+        // Paragraphs with no tokens (punctuation the tokenizer dropped) are skipped.
+        let text = "one\n\n\u{200b}\n\ntwo";
+        let offs = vec![(0, 3), (text.len() - 3, text.len())];
+        let ps = plan_paragraphs(&offs, text, 8);
+        assert_eq!(ps.len(), 2);
     }
 }

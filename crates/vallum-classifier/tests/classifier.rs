@@ -329,6 +329,57 @@ fn training_smoke_and_windowed_scoring() {
     for (a, b) in b2.iter().zip(&batch[texts.len()]) {
         assert!((a.score - b.score).abs() < 1e-4);
     }
+
+    // A text of several paragraphs also gets one window per paragraph (of at most a
+    // window's tokens), scored as that paragraph would be on its own; the plain windows
+    // still cover the text. Without `paragraphs` only the plain windows are there.
+    let paras = [texts[0], texts[1], &texts[2..6].join(" "), texts[3]];
+    let doc = format!(
+        "{}\n\n{}\n \n\n{}\r\n\r\n{}\n",
+        paras[0], paras[1], paras[2], paras[3]
+    );
+    let with = clf.score(&doc).unwrap();
+    let plain = Classifier::load_with_pins(
+        &dir,
+        &pins,
+        ClassifierOptions {
+            paragraphs: false,
+            ..opts(10, 3)
+        },
+    )
+    .unwrap()
+    .score(&doc)
+    .unwrap();
+    assert!(
+        with.windows(2)
+            .all(|p| (p[0].start, p[0].end) <= (p[1].start, p[1].end))
+    );
+    assert_eq!((plain[0].start, plain.last().unwrap().end), (0, doc.len()));
+    let mut extra = with.clone();
+    for w in &plain {
+        let i = extra
+            .iter()
+            .position(|e| (e.start, e.end) == (w.start, w.end))
+            .expect("every plain window is still scored");
+        assert!((extra.remove(i).score - w.score).abs() < 1e-4);
+    }
+    let short: Vec<&str> = paras
+        .iter()
+        .copied()
+        .filter(|p| clf.tokenize(p).unwrap().0.len() <= 8)
+        .collect();
+    assert!(!short.is_empty() && short.len() < paras.len(), "{paras:?}");
+    assert_eq!(
+        extra.len(),
+        short.len(),
+        "one extra window per short paragraph"
+    );
+    for (w, p) in extra.iter().zip(&short) {
+        assert_eq!(&doc[w.start..w.end], *p);
+        let alone = clf.score(p).unwrap();
+        assert_eq!(alone.len(), 1);
+        assert!((alone[0].score - w.score).abs() < 1e-4, "{p:?}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,9 +6,10 @@
 //!                    [--limit N] [--threads N] [--dataset-sha256 HEX]
 //! vallum-train eval  --data DIR --base DIR --trained FILE --out FILE.json
 //!                    [--window 128] [--stride 32] [--threads N] [--files a,b,...]
-//!                    [--max-long-docs N]
+//!                    [--max-long-docs N] [--paragraphs true|false]
 //! vallum-train windows --base DIR --trained FILE --file FILE.jsonl --out FILE.jsonl
 //!                    [--window 128] [--stride 32] [--threads N] [--limit N]
+//!                    [--paragraphs true|false]
 //! ```
 //! `windows` writes every window's byte span, score and text, one JSON line per input text
 //! (for diagnosing which passages fire).
@@ -262,6 +263,7 @@ fn load_for_eval(args: &Args, threads: usize) -> Res<(Classifier, PathBuf)> {
     let trained = args.path("trained")?;
     let window: usize = args.get("window", vallum_classifier::DEFAULT_WINDOW_TOKENS)?;
     let stride: usize = args.get("stride", vallum_classifier::DEFAULT_STRIDE_TOKENS)?;
+    let paragraphs: bool = args.get("paragraphs", true)?;
     let (_, sha) = weights::read_pinned(&trained, None)?;
     let pins = ModelPins {
         trained_weights: sha,
@@ -274,6 +276,7 @@ fn load_for_eval(args: &Args, threads: usize) -> Res<(Classifier, PathBuf)> {
         max_window_tokens: window,
         stride_tokens: stride,
         batch_size: 32,
+        paragraphs,
         ..ClassifierOptions::default()
     };
     Ok((Classifier::load_with_pins(&dir, &pins, opts)?, dir))
