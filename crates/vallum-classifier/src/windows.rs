@@ -247,7 +247,7 @@ mod tests {
             ]
         );
         let toks: Vec<usize> = ps.iter().map(|p| p.tokens.len()).collect();
-        assert_eq!(toks, [5, 2, 1]);
+        assert_eq!(toks, [6, 2, 1]);
         // Token ranges are contiguous and in order, covering every token.
         assert_eq!(ps[0].tokens.start, 0);
         assert_eq!(ps[2].tokens.end, offs.len());

@@ -333,7 +333,7 @@ fn training_smoke_and_windowed_scoring() {
     // A text of several paragraphs also gets one window per paragraph (of at most a
     // window's tokens), scored as that paragraph would be on its own; the plain windows
     // still cover the text. Without `paragraphs` only the plain windows are there.
-    let paras = [texts[0], texts[1], &texts[2..6].join(" "), texts[3]];
+    let paras = [texts[0], texts[4], &texts[1..4].join(" "), texts[6]];
     let doc = format!(
         "{}\n\n{}\n \n\n{}\r\n\r\n{}\n",
         paras[0], paras[1], paras[2], paras[3]
