@@ -7,8 +7,11 @@
 //!
 //! Text of any length is scored in overlapping windows of at most
 //! [`ClassifierOptions::max_window_tokens`] tokens that together cover every byte of the
-//! input; nothing is truncated. Each window gets a calibrated `P(injection)`; the caller
-//! (Vallum's core) takes the maximum and reports that window as the finding's span.
+//! input; nothing is truncated. A text of several paragraphs also has each paragraph
+//! scored as a window of its own ([`ClassifierOptions::paragraphs`]), so that a short
+//! injection in a long document is not outweighed by the prose around it. Each window gets
+//! a calibrated `P(injection)`; the caller (Vallum's core) reports the windows that reach
+//! its threshold as the findings' spans.
 //!
 //! ```no_run
 //! use vallum_classifier::{Classifier, ClassifierOptions};
