@@ -1,6 +1,7 @@
 //! The transformer injection classifier as a detector: it scores the normalised view in
-//! overlapping windows (so nothing is truncated) and reports the windows that score at
-//! least `classifier.min_score`, mapped back to the caller's text.
+//! overlapping windows (so nothing is truncated), plus one window per paragraph, and
+//! reports the narrowest windows that score at least `classifier.min_score`, mapped back to
+//! the caller's text.
 
 use std::sync::{Arc, Mutex};
 
@@ -82,21 +83,54 @@ impl ClassifierDetector {
         windows: &[vallum_classifier::WindowScore],
         out: &mut Vec<Finding>,
     ) {
-        // Overlapping windows above the floor merge into one finding with the best score.
+        // `windows` is ordered by (start, end). A window above the floor that holds a
+        // narrower one above the floor (a paragraph inside a plain window) gives way to it,
+        // lending it its score: the finding points at the passage that scored.
+        let firing: Vec<(usize, usize, f32)> = windows
+            .iter()
+            .filter(|w| w.score >= self.min_score)
+            .map(|w| (w.start, w.end, w.score))
+            .collect();
+        let mut score: Vec<f32> = firing.iter().map(|w| w.2).collect();
+        let mut gives_way = vec![false; firing.len()];
+        for (i, &(start, end, s)) in firing.iter().enumerate() {
+            // Narrower windows inside it: same start and a smaller end (just before it in
+            // the order), or a later start and an end no later than its own.
+            let before = firing[..i]
+                .iter()
+                .enumerate()
+                .rev()
+                .take_while(|(_, v)| v.0 == start)
+                .filter(|(_, v)| v.1 < end);
+            let after = firing[i + 1..]
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (i + 1 + k, v))
+                .take_while(|(_, v)| v.0 < end)
+                .filter(|(_, v)| v.0 > start && v.1 <= end);
+            for (j, _) in before.chain(after) {
+                gives_way[i] = true;
+                score[j] = score[j].max(s);
+            }
+        }
+        // Overlapping windows left merge into one finding with the best score.
         let mut current: Option<(Span, f32)> = None;
-        for w in windows.iter().filter(|w| w.score >= self.min_score) {
-            let span = input.view.to_original(Span::new(w.start, w.end));
+        for (k, &(start, end, _)) in firing.iter().enumerate() {
+            if gives_way[k] {
+                continue;
+            }
+            let span = input.view.to_original(Span::new(start, end));
             current = match current {
-                Some((s, score)) if span.start < s.end => Some((s.union(span), score.max(w.score))),
-                Some((s, score)) => {
-                    out.push(finding(s, score));
-                    Some((span, w.score))
+                Some((s, best)) if span.start < s.end => Some((s.union(span), best.max(score[k]))),
+                Some((s, best)) => {
+                    out.push(finding(s, best));
+                    Some((span, score[k]))
                 }
-                None => Some((span, w.score)),
+                None => Some((span, score[k])),
             };
         }
-        if let Some((s, score)) = current {
-            out.push(finding(s, score));
+        if let Some((s, best)) = current {
+            out.push(finding(s, best));
         }
     }
 }
