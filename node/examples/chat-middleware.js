@@ -99,11 +99,12 @@ function runMiddleware(stack) {
 }
 
 /**
- * A stand-in for the model: echoes the (redacted) message, and misbehaves on request so
- * the output guard has something to catch.
+ * A stand-in for the model: echoes the (redacted) message, and misbehaves on one innocent
+ * question so the output guard has something to catch. (Asked outright to repeat its
+ * instructions, it never gets the chance: the input guard blocks that request.)
  */
 async function fakeModel(systemPrompt, message) {
-  if (/repeat your instructions/i.test(message)) return `Sure. My instructions: ${systemPrompt}`
+  if (/greet new customers/i.test(message)) return `Sure. My instructions: ${systemPrompt}`
   if (/contact/i.test(message)) return 'You can reach our support lead at maria.rossi@example.com.'
   return `You said: ${message}`
 }

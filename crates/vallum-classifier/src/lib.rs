@@ -262,13 +262,12 @@ fn resolve_device(d: Device) -> Result<(candle_core::Device, String), Classifier
     match d {
         Device::Cpu => Ok((candle_core::Device::Cpu, "cpu".into())),
         Device::Cuda(n) => cuda_device(n),
-        Device::Auto => {
-            if cfg!(feature = "cuda") && candle_core::utils::cuda_is_available() {
-                cuda_device(0)
-            } else {
-                Ok((candle_core::Device::Cpu, "cpu".into()))
-            }
-        }
+        // `cuda_is_available` only says that the feature is compiled in: a CUDA build on a
+        // machine without a GPU (or without the driver) must still run, on the CPU.
+        Device::Auto => Ok(cfg!(feature = "cuda")
+            .then(|| cuda_device(0).ok())
+            .flatten()
+            .unwrap_or_else(|| (candle_core::Device::Cpu, "cpu".into()))),
     }
 }
 
@@ -280,12 +279,19 @@ fn cuda_device(n: usize) -> Result<(candle_core::Device, String), ClassifierErro
             message: "vallum-classifier was built without its `cuda` feature".into(),
         });
     }
-    candle_core::Device::new_cuda(n)
-        .map(|d| (d, name.clone()))
-        .map_err(|e| ClassifierError::Device {
+    // cudarc loads the driver library on first use and panics when there is none: that is
+    // an unavailable device, not a crash.
+    match std::panic::catch_unwind(|| candle_core::Device::new_cuda(n)) {
+        Ok(Ok(d)) => Ok((d, name)),
+        Ok(Err(e)) => Err(ClassifierError::Device {
             device: name,
             message: e.to_string(),
-        })
+        }),
+        Err(_) => Err(ClassifierError::Device {
+            device: name,
+            message: "the CUDA driver library could not be loaded".into(),
+        }),
+    }
 }
 
 fn invalid_model(path: &Path, message: impl std::fmt::Display) -> ClassifierError {
