@@ -197,8 +197,8 @@ public prompt corpus was used for training or for choosing thresholds.
 ## Evaluation (threshold 0.5; max over windows)
 
 Vallum's policy reports classifier windows from `classifier.min_score`, 0.9 by default: the
-operating point chosen under Known limits, where every held-out benign set stays at or under
-1% FPR.
+operating point chosen under Known limits (0.3% FPR or less on the ordinary held-out benign
+sets).
 
 | set | n | injections | recall | FPR | precision | F1 | AUC |
 |---|---|---|---|---|---|---|---|

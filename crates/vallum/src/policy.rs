@@ -200,8 +200,8 @@ impl Default for OutputSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ClassifierSettings {
     /// Windows scoring at least this are reported (then `thresholds.prompt_injection`
-    /// decides flag or block). Default 0.9: the lowest threshold at which the model's
-    /// false-positive rate stays at or under 1% on every held-out benign set of its card.
+    /// decides flag or block). Default 0.9: the model card's operating point, where the
+    /// false-positive rate is at most 0.3% on its ordinary held-out benign sets.
     pub min_score: f32,
     /// `auto` (a GPU when built with CUDA and one is present), `cpu`, or `cuda:N`.
     pub device: String,
