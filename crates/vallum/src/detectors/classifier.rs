@@ -11,6 +11,9 @@ use crate::{
     BuildError, Category, Detector, Direction, Finding, Policy, ScanError, ScanInput, Span,
 };
 
+/// A narrower window scoring at most this much below a window that holds it explains it.
+const EXPLAINS: f32 = 0.05;
+
 /// Rule id reported by classifier findings.
 pub(crate) const RULE: &str = "classifier.injection";
 
@@ -83,56 +86,64 @@ impl ClassifierDetector {
         windows: &[vallum_classifier::WindowScore],
         out: &mut Vec<Finding>,
     ) {
-        // `windows` is ordered by (start, end). A window above the floor that holds a
-        // narrower one above the floor (a paragraph inside a plain window) gives way to it,
-        // lending it its score: the finding points at the passage that scored.
         let firing: Vec<(usize, usize, f32)> = windows
             .iter()
             .filter(|w| w.score >= self.min_score)
             .map(|w| (w.start, w.end, w.score))
             .collect();
-        let mut score: Vec<f32> = firing.iter().map(|w| w.2).collect();
-        let mut gives_way = vec![false; firing.len()];
-        for (i, &(start, end, s)) in firing.iter().enumerate() {
-            // Narrower windows inside it: same start and a smaller end (just before it in
-            // the order), or a later start and an end no later than its own.
-            let before = firing[..i]
-                .iter()
-                .enumerate()
-                .rev()
-                .take_while(|(_, v)| v.0 == start)
-                .filter(|(_, v)| v.1 < end);
-            let after = firing[i + 1..]
-                .iter()
-                .enumerate()
-                .map(|(k, v)| (i + 1 + k, v))
-                .take_while(|(_, v)| v.0 < end)
-                .filter(|(_, v)| v.0 > start && v.1 <= end);
-            for (j, _) in before.chain(after) {
-                gives_way[i] = true;
-                score[j] = score[j].max(s);
-            }
-        }
         // Overlapping windows left merge into one finding with the best score.
         let mut current: Option<(Span, f32)> = None;
-        for (k, &(start, end, _)) in firing.iter().enumerate() {
-            if gives_way[k] {
-                continue;
-            }
+        for (start, end, score) in narrowest(&firing) {
             let span = input.view.to_original(Span::new(start, end));
             current = match current {
-                Some((s, best)) if span.start < s.end => Some((s.union(span), best.max(score[k]))),
+                Some((s, best)) if span.start < s.end => Some((s.union(span), best.max(score))),
                 Some((s, best)) => {
                     out.push(finding(s, best));
-                    Some((span, score[k]))
+                    Some((span, score))
                 }
-                None => Some((span, score[k])),
+                None => Some((span, score)),
             };
         }
         if let Some((s, best)) = current {
             out.push(finding(s, best));
         }
     }
+}
+
+/// The windows to report among `firing` (ordered by (start, end)): a window that holds a
+/// narrower one scoring about as high (a paragraph inside a plain window) gives way to it,
+/// lending it its score, so that the finding points at the passage that scored. Narrower
+/// windows that score clearly lower do not explain it, so it stays.
+fn narrowest(firing: &[(usize, usize, f32)]) -> Vec<(usize, usize, f32)> {
+    let mut score: Vec<f32> = firing.iter().map(|w| w.2).collect();
+    let mut gives_way = vec![false; firing.len()];
+    for (i, &(start, end, s)) in firing.iter().enumerate() {
+        // Narrower windows inside it: same start and a smaller end (just before it in the
+        // order), or a later start and an end no later than its own.
+        let before = firing[..i]
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(_, v)| v.0 == start)
+            .filter(|(_, v)| v.1 < end);
+        let after = firing[i + 1..]
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (i + 1 + k, v))
+            .take_while(|(_, v)| v.0 < end)
+            .filter(|(_, v)| v.0 > start && v.1 <= end);
+        for (j, _) in before.chain(after).filter(|(_, v)| v.2 + EXPLAINS >= s) {
+            gives_way[i] = true;
+            score[j] = score[j].max(s);
+        }
+    }
+    firing
+        .iter()
+        .zip(score)
+        .zip(gives_way)
+        .filter(|(_, gone)| !gone)
+        .map(|((w, score), _)| (w.0, w.1, score))
+        .collect()
 }
 
 fn finding(span: Span, score: f32) -> Finding {
@@ -186,5 +197,47 @@ impl Detector for ClassifierDetector {
     /// stream never needs to hold text back for it.
     fn max_window(&self) -> usize {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::narrowest;
+
+    #[test]
+    fn a_window_gives_way_to_a_narrower_one_that_explains_it() {
+        // A plain window and the paragraph inside it both fire: the paragraph is reported,
+        // with the plain window's higher score.
+        assert_eq!(
+            narrowest(&[(0, 100, 0.99), (40, 60, 0.97)]),
+            [(40, 60, 0.99)]
+        );
+        // Same start, smaller end.
+        assert_eq!(narrowest(&[(0, 20, 0.95), (0, 100, 0.96)]), [(0, 20, 0.96)]);
+        // A paragraph scoring clearly lower does not explain the window: both stay.
+        assert_eq!(
+            narrowest(&[(0, 100, 0.99), (40, 60, 0.91)]),
+            [(0, 100, 0.99), (40, 60, 0.91)]
+        );
+        // Overlapping but not nested windows both stay; so do equal spans.
+        assert_eq!(
+            narrowest(&[(0, 100, 0.95), (50, 150, 0.95)]),
+            [(0, 100, 0.95), (50, 150, 0.95)]
+        );
+        assert_eq!(
+            narrowest(&[(0, 100, 0.95), (0, 100, 0.96)]),
+            [(0, 100, 0.95), (0, 100, 0.96)]
+        );
+        // A paragraph inside the first window but not the second: only the first gives way.
+        assert_eq!(
+            narrowest(&[(0, 100, 0.97), (60, 80, 0.98), (70, 200, 0.99)]),
+            [(60, 80, 0.98), (70, 200, 0.99)]
+        );
+        // Two windows over one paragraph both give way to it.
+        assert_eq!(
+            narrowest(&[(0, 100, 0.97), (70, 90, 0.98), (70, 200, 0.99)]),
+            [(70, 90, 0.99)]
+        );
+        assert!(narrowest(&[]).is_empty());
     }
 }
