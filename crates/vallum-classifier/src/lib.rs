@@ -43,7 +43,7 @@ use tokenizers::Tokenizer;
 use vallum_pool::ProcessPool;
 
 use crate::model::{BertConfig, Encoder, Weights};
-pub use crate::windows::{PlannedWindow, plan_paragraphs, plan_windows};
+pub use crate::windows::{MIN_PARAGRAPH_TOKENS, PlannedWindow, plan_paragraphs, plan_windows};
 
 /// Name of the bundled model and of its install folder.
 pub const MODEL_NAME: &str = "vallum-injection-v5";

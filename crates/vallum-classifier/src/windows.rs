@@ -72,12 +72,19 @@ pub fn plan_windows(
     out
 }
 
+/// Fewest tokens a paragraph window holds: a shorter paragraph (a heading, a sign-off) is
+/// joined to the paragraphs after it, or at the end of the text to the one before it.
+/// Scored alone, such fragments read like commands ("## Systems you will use").
+pub const MIN_PARAGRAPH_TOKENS: usize = 16;
+
 /// Plans one window per paragraph of `text` (paragraphs are separated by blank lines), for
 /// texts of at least two paragraphs. A short injection inside a long window of ordinary
-/// prose is outweighed by the text around it; scored on its own, its paragraph is not. A
-/// paragraph of more than `content` tokens gets no window of its own (the windows of
-/// [`plan_windows`] already cover it almost alone), and neither does one without tokens.
-/// Each span runs from the paragraph's first to its last non-whitespace byte.
+/// prose is outweighed by the text around it; scored on its own, its paragraph is not.
+/// Paragraphs of fewer than [`MIN_PARAGRAPH_TOKENS`] tokens are joined to their
+/// neighbours. A group of more than `content` tokens gets no window of its own (the windows
+/// of [`plan_windows`] already cover it almost alone), and neither does one holding every
+/// token (the first window is exactly that). Each span runs from the group's first to its
+/// last non-whitespace byte.
 pub fn plan_paragraphs(
     offsets: &[(usize, usize)],
     text: &str,
@@ -87,14 +94,32 @@ pub fn plan_paragraphs(
     if bounds.len() < 2 {
         return Vec::new();
     }
-    bounds
+    let tokens_of = |start: usize, end: usize| {
+        offsets.partition_point(|&(s, _)| s < start)..offsets.partition_point(|&(s, _)| s < end)
+    };
+    // Groups of whole paragraphs, each of at least MIN_PARAGRAPH_TOKENS tokens but the last.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut open: Option<(usize, usize)> = None;
+    for (start, end) in bounds {
+        let (s, _) = *open.get_or_insert((start, end));
+        open = Some((s, end));
+        if tokens_of(s, end).len() >= MIN_PARAGRAPH_TOKENS {
+            groups.extend(open.take());
+        }
+    }
+    if let Some((s, e)) = open {
+        match groups.last_mut() {
+            Some(last) => last.1 = e,
+            None => groups.push((s, e)),
+        }
+    }
+    groups
         .into_iter()
         .filter_map(|(start, end)| {
-            let first = offsets.partition_point(|&(s, _)| s < start);
-            let last = offsets.partition_point(|&(s, _)| s < end);
-            let n = last - first;
-            (n > 0 && n <= content).then_some(PlannedWindow {
-                tokens: first..last,
+            let tokens = tokens_of(start, end);
+            let n = tokens.len();
+            (n > 0 && n <= content && n < offsets.len()).then_some(PlannedWindow {
+                tokens,
                 start,
                 end,
             })
@@ -232,26 +257,42 @@ mod tests {
         check_cover(text, &ws, offs.len());
     }
 
+    /// `n` words of `w`.
+    fn para(w: &str, n: usize) -> String {
+        vec![w; n].join(" ")
+    }
+
     #[test]
     fn paragraphs_are_split_at_blank_lines() {
-        let text = "First para line one.\nStill first.\n\n  Second para. \r\n\r\n\nThird.";
-        let offs = words(text);
-        let ps = plan_paragraphs(&offs, text, 100);
+        let (a, b, c) = (para("alpha", 20), para("beta", 16), para("gamma", 30));
+        let text = format!("{a}\nstill first.\n\n  {b} \r\n\r\n\n{c}\n");
+        let offs = words(&text);
+        let ps = plan_paragraphs(&offs, &text, 100);
         let spans: Vec<&str> = ps.iter().map(|p| &text[p.start..p.end]).collect();
-        assert_eq!(
-            spans,
-            [
-                "First para line one.\nStill first.",
-                "Second para.",
-                "Third."
-            ]
-        );
+        let first = format!("{a}\nstill first.");
+        assert_eq!(spans, [first.as_str(), b.as_str(), c.as_str()]);
         let toks: Vec<usize> = ps.iter().map(|p| p.tokens.len()).collect();
-        assert_eq!(toks, [6, 2, 1]);
+        assert_eq!(toks, [22, 16, 30]);
         // Token ranges are contiguous and in order, covering every token.
         assert_eq!(ps[0].tokens.start, 0);
         assert_eq!(ps[2].tokens.end, offs.len());
         assert!(ps.windows(2).all(|p| p[0].tokens.end == p[1].tokens.start));
+    }
+
+    #[test]
+    fn short_paragraphs_join_their_neighbours() {
+        // A heading joins the paragraph after it; a short last paragraph joins the one
+        // before it; the groups in between stand alone.
+        let (body, other) = (para("body", 20), para("other", 18));
+        let text = format!("## A heading\n\n{body}\n\n{other}\n\nThanks!");
+        let ps = plan_paragraphs(&words(&text), &text, 100);
+        let spans: Vec<&str> = ps.iter().map(|p| &text[p.start..p.end]).collect();
+        let head = format!("## A heading\n\n{body}");
+        let tail = format!("{other}\n\nThanks!");
+        assert_eq!(spans, [head.as_str(), tail.as_str()]);
+        // Short paragraphs only, all joined: that is the whole text, which the first plain
+        // window already scores.
+        assert!(plan_paragraphs(&words("a b\n\nc d\n\ne"), "a b\n\nc d\n\ne", 100).is_empty());
     }
 
     #[test]
@@ -260,17 +301,13 @@ mod tests {
         assert!(plan_paragraphs(&words("a b c\n"), "a b c\n", 10).is_empty());
         assert!(plan_paragraphs(&[], "", 10).is_empty());
         // A paragraph longer than a window gets none of its own.
-        let text = "a b c d e f\n\nshort one\n\n\u{e9}t\u{e9} fin";
-        let ps = plan_paragraphs(&words(text), text, 4);
+        let (long, short, accented) = (para("a", 40), para("short", 16), para("\u{e9}t\u{e9}", 16));
+        let text = format!("{long}\n\n{short}\n\n{accented}");
+        let ps = plan_paragraphs(&words(&text), &text, 30);
         let spans: Vec<&str> = ps.iter().map(|p| &text[p.start..p.end]).collect();
-        assert_eq!(spans, ["short one", "\u{e9}t\u{e9} fin"]);
+        assert_eq!(spans, [short.as_str(), accented.as_str()]);
         for p in &ps {
             assert!(text.is_char_boundary(p.start) && text.is_char_boundary(p.end));
         }
-        // Paragraphs with no tokens (punctuation the tokenizer dropped) are skipped.
-        let text = "one\n\n\u{200b}\n\ntwo";
-        let offs = vec![(0, 3), (text.len() - 3, text.len())];
-        let ps = plan_paragraphs(&offs, text, 8);
-        assert_eq!(ps.len(), 2);
     }
 }

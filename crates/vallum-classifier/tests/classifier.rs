@@ -330,26 +330,35 @@ fn training_smoke_and_windowed_scoring() {
         assert!((a.score - b.score).abs() < 1e-4);
     }
 
-    // A text of several paragraphs also gets one window per paragraph (of at most a
-    // window's tokens), scored as that paragraph would be on its own; the plain windows
-    // still cover the text. Without `paragraphs` only the plain windows are there.
-    let paras = [texts[0], texts[4], &texts[1..4].join(" "), texts[6]];
+    // A text of several paragraphs also gets one window per paragraph (of at least
+    // MIN_PARAGRAPH_TOKENS and at most a window's tokens), scored as that paragraph would
+    // be on its own; the plain windows still cover the text. Without `paragraphs` only the
+    // plain windows are there.
+    let with_opts = |paragraphs: bool| {
+        Classifier::load_with_pins(
+            &dir,
+            &pins,
+            ClassifierOptions {
+                paragraphs,
+                ..opts(40, 8)
+            },
+        )
+        .unwrap()
+    };
+    let (clf, plain_clf) = (with_opts(true), with_opts(false));
+    let repeat = |t: &str, n: usize| vec![t; n].join(" ");
+    let paras = [
+        repeat(texts[4], 3), // 21 tokens
+        texts.join(" "),     // longer than a window
+        repeat(texts[6], 4), // 20 tokens
+        repeat(texts[0], 2), // 20 tokens
+    ];
     let doc = format!(
         "{}\n\n{}\n \n\n{}\r\n\r\n{}\n",
         paras[0], paras[1], paras[2], paras[3]
     );
     let with = clf.score(&doc).unwrap();
-    let plain = Classifier::load_with_pins(
-        &dir,
-        &pins,
-        ClassifierOptions {
-            paragraphs: false,
-            ..opts(10, 3)
-        },
-    )
-    .unwrap()
-    .score(&doc)
-    .unwrap();
+    let plain = plain_clf.score(&doc).unwrap();
     assert!(
         with.windows(2)
             .all(|p| (p[0].start, p[0].end) <= (p[1].start, p[1].end))
@@ -363,18 +372,17 @@ fn training_smoke_and_windowed_scoring() {
             .expect("every plain window is still scored");
         assert!((extra.remove(i).score - w.score).abs() < 1e-4);
     }
-    let short: Vec<&str> = paras
+    let own: Vec<&str> = paras
         .iter()
-        .copied()
-        .filter(|p| clf.tokenize(p).unwrap().0.len() <= 8)
+        .map(String::as_str)
+        .filter(|p| {
+            let n = clf.tokenize(p).unwrap().0.len();
+            (vallum_classifier::MIN_PARAGRAPH_TOKENS..=38).contains(&n)
+        })
         .collect();
-    assert!(!short.is_empty() && short.len() < paras.len(), "{paras:?}");
-    assert_eq!(
-        extra.len(),
-        short.len(),
-        "one extra window per short paragraph"
-    );
-    for (w, p) in extra.iter().zip(&short) {
+    assert_eq!(own.len(), 3, "{paras:?}");
+    assert_eq!(extra.len(), own.len(), "one extra window per paragraph");
+    for (w, p) in extra.iter().zip(&own) {
         assert_eq!(&doc[w.start..w.end], *p);
         let alone = clf.score(p).unwrap();
         assert_eq!(alone.len(), 1);
