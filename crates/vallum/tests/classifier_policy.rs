@@ -242,3 +242,18 @@ fn an_injected_paragraph_in_a_long_document_is_found_and_pointed_at() {
         "{report:?}"
     );
 }
+
+#[cfg(feature = "classifier")]
+#[test]
+fn the_clean_example_document_stays_clean_with_its_headings() {
+    // Its "## Systems you will use" heading, scored as a paragraph of its own, read as a
+    // command (0.94); short paragraphs are joined to their neighbours for that reason.
+    let guard = Guard::new().unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/inputs/clean_document.md"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let report = guard.scan_input(&text).unwrap();
+    assert!(report.findings.is_empty(), "{report:?}");
+}
