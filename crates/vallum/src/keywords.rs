@@ -5,11 +5,12 @@
 //! few dozen patterns, its rare-byte filters three distinct bytes), so over ordinary prose
 //! its automaton takes a transition per byte and follows failure links: about 52
 //! instructions a byte over the default packs' 1,115 keywords (callgrind). Keywords are rare
-//! in most text, so a cheaper filter reads it first. Each keyword is anchored by its rarest
-//! four bytes (shorter keywords by all of theirs); at each position of the text the folded
-//! bytes from there are looked up in two 8 KiB bitmaps (a hash of four bytes, a hash of
-//! three) and a table of the first bytes of one- and two-byte keywords, and only the positions
-//! they let through are compared with the keywords anchored there.
+//! in most text, so a cheaper filter reads it first, in two stages. The first is a
+//! shift-or over byte pairs ([`PairStage`]): one table read a byte, which flags the
+//! positions where the last three byte pairs fit some keyword's anchor (its rarest four
+//! bytes; shorter keywords all of theirs). At a flagged position the second stage hashes the
+//! anchor's bytes into an 8 KiB bitmap, and only anchors it lets through are compared with
+//! the keywords anchored there.
 //!
 //! The automaton (a DFA) stays for texts where the filter lets too much through (chat full
 //! of `:` and `-`, CJK text against CJK keywords): once the comparisons exceed one per 16
@@ -126,10 +127,10 @@ const BUCKETS: usize = 1 << 12;
 /// bytes (`quads`), of three bytes by a hash of the three (`triples`), of one or two bytes
 /// by their first byte (`short_ids`, grouped by folded first byte).
 struct AnchorFilter {
+    /// The first stage: bucket masks by byte pair (see [`PairStage`]).
+    pairs: PairStage,
     quads: AnchorTable,
     triples: AnchorTable,
-    /// 1 for a folded byte that starts a keyword of one or two bytes.
-    short_first: Box<[u8; 256]>,
     /// Keyword ids of the short keywords starting with folded byte `b`:
     /// `short_ids[short_starts[b]..short_starts[b + 1]]`.
     short_starts: Box<[u32; 257]>,
@@ -207,6 +208,137 @@ fn rarest_window(kw: &[u8], len: usize) -> usize {
         .unwrap_or(0)
 }
 
+/// The byte classes of the pair stage: ASCII letters (either case), digits, space, newline,
+/// `.` and `,` each have their own; other bytes share the remaining 24 classes by value.
+/// Classes that are shared only let more positions through to the tables.
+const PAIR_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        t[b] = match byte {
+            b'a'..=b'z' => byte - b'a',
+            b'A'..=b'Z' => byte - b'A',
+            b'0'..=b'9' => 26 + byte - b'0',
+            b' ' => 36,
+            b'\n' => 37,
+            b'.' => 38,
+            b',' => 39,
+            _ => 40 + byte % 24,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Byte classes, so a pair of classes indexes a table of 4,096.
+const PAIR_CLASSES: usize = 64;
+
+/// The filter's first stage, a shift-or over byte pairs in the manner of Hyperscan's FDR.
+///
+/// Keywords are spread over 16 buckets. For a keyword's four-byte anchor `abcd`, the entry
+/// of the pair `ab` clears the keyword's bucket bit in lane 0 of its mask, `bc` in lane 1,
+/// `cd` in lane 2 (lanes are 16 bits). The scan shifts a state left by a lane per byte and
+/// ors in the mask of the pair that ends there, so lane 2 of the state holds, per bucket,
+/// a clear bit when the last three pairs fit the bucket's anchors: the position may end an
+/// anchor. Shorter keywords use buckets of their own, with the lanes before their first
+/// pair clear for every pair. One table read and two operations a byte, with no chain of
+/// dependent loads; clear bits are rare in ordinary text, and only then do the anchor
+/// tables run.
+struct PairStage {
+    /// Bucket masks by pair of byte classes (`first | second << 6`).
+    masks: Box<[u64; PAIR_CLASSES * PAIR_CLASSES]>,
+}
+
+/// Buckets 0-11 hold keywords of four bytes or more, 12-13 of three, 14 of two, 15 of one.
+const QUAD_BUCKETS: u64 = 12;
+
+impl PairStage {
+    fn build(patterns: &[Box<[u8]>]) -> PairStage {
+        let mut masks: Box<[u64; PAIR_CLASSES * PAIR_CLASSES]> =
+            vec![u64::MAX; PAIR_CLASSES * PAIR_CLASSES]
+                .into_boxed_slice()
+                .try_into()
+                .expect("the table's length");
+        let class = |b: u8| usize::from(PAIR_CLASS[usize::from(b)]);
+        // Clears `bucket` in `lane` for the pairs `(x, y)` that `x`, `y` allow (`None`:
+        // any byte; a lane clear for every pair is cleared once).
+        let mut all_clear = 0u64;
+        let mut clear = |lane: u32, bucket: u64, x: Option<u8>, y: Option<u8>| {
+            let bit = 1u64 << (16 * lane + u32::try_from(bucket).expect("16 buckets"));
+            let firsts = x.map_or(0..PAIR_CLASSES, |x| class(x)..class(x) + 1);
+            match y {
+                Some(y) => {
+                    for first in firsts {
+                        masks[first | class(y) << 6] &= !bit;
+                    }
+                }
+                None if all_clear & bit == 0 => {
+                    all_clear |= bit;
+                    for mask in &mut *masks {
+                        *mask &= !bit;
+                    }
+                }
+                None => {}
+            }
+        };
+        // Anchors in sorted order, cut into runs of equal size: the anchors of a bucket
+        // then share leading bytes, so each lane allows few pairs.
+        let mut anchors: Vec<&[u8]> = patterns
+            .iter()
+            .filter(|kw| kw.len() >= 4)
+            .map(|kw| {
+                let o = rarest_window(kw, 4);
+                &kw[o..o + 4]
+            })
+            .collect();
+        anchors.sort_unstable();
+        anchors.dedup();
+        for (rank, a) in anchors.iter().enumerate() {
+            let bucket = (rank as u64 * QUAD_BUCKETS) / anchors.len() as u64;
+            clear(0, bucket, Some(a[0]), Some(a[1]));
+            clear(1, bucket, Some(a[1]), Some(a[2]));
+            clear(2, bucket, Some(a[2]), Some(a[3]));
+        }
+        for kw in patterns {
+            match kw.len() {
+                1 => {
+                    clear(0, 15, None, None);
+                    clear(1, 15, None, None);
+                    clear(2, 15, None, Some(kw[0]));
+                }
+                2 => {
+                    clear(0, 14, None, None);
+                    clear(1, 14, None, Some(kw[0]));
+                    clear(2, 14, Some(kw[0]), Some(kw[1]));
+                }
+                3 => {
+                    let bucket = 12 + u64::from(kw[0] & 1);
+                    clear(0, bucket, None, None);
+                    clear(1, bucket, Some(kw[0]), Some(kw[1]));
+                    clear(2, bucket, Some(kw[1]), Some(kw[2]));
+                }
+                _ => {}
+            }
+        }
+        PairStage { masks }
+    }
+
+    /// Bucket bits of keywords of four bytes or more.
+    const FOUR_BYTES: u16 = (1 << QUAD_BUCKETS) - 1;
+    /// Bucket bits of three-byte keywords.
+    const THREE_BYTES: u16 = 0b11 << 12;
+    /// Bucket bit of two-byte keywords.
+    const TWO_BYTES: u16 = 1 << 14;
+    /// Bucket bit of one-byte keywords.
+    const ONE_BYTE: u16 = 1 << 15;
+
+    /// The buckets a state (or the AND of several) leaves clear in lane 2, as set bits.
+    fn buckets(state: u64) -> u16 {
+        !(state >> 32) as u16
+    }
+}
+
 impl AnchorFilter {
     fn build(patterns: &[Box<[u8]>]) -> AnchorFilter {
         let (mut quads, mut triples) = (Vec::new(), Vec::new());
@@ -228,30 +360,20 @@ impl AnchorFilter {
             }
         }
         shorts.sort_unstable();
-        let mut short_first = Box::new([0u8; 256]);
         let mut short_starts = Box::new([0u32; 257]);
         for &(b, _) in &shorts {
-            short_first[usize::from(b)] = 1;
             short_starts[usize::from(b) + 1] += 1;
         }
         for b in 0..256 {
             short_starts[b + 1] += short_starts[b];
         }
         AnchorFilter {
+            pairs: PairStage::build(patterns),
             quads: AnchorTable::new(quads),
             triples: AnchorTable::new(triples),
-            short_first,
             short_starts,
             short_ids: shorts.into_iter().map(|(_, id)| id).collect(),
         }
-    }
-
-    /// Whether a table lets through the position with folded word `w` (bit 0 of the result).
-    fn hit(&self, w: u32) -> u64 {
-        let bit = |map: &[u64; 1024], key: u16| (map[usize::from(key >> 6)] >> (key & 63)) & 1;
-        u64::from(self.short_first[(w & 0xFF) as usize])
-            | bit(&self.triples.bits, triple_key(w))
-            | bit(&self.quads.bits, quad_key(w))
     }
 
     /// The keywords of one or two bytes that start with folded byte `b`.
@@ -405,31 +527,38 @@ impl KeywordIndex {
         out: &mut Vec<KeywordHit>,
         go_on: &mut dyn FnMut(usize, usize) -> bool,
     ) -> bool {
-        let mut visit = |i: usize, w: u32| {
-            filter.hit(w) != 0 && !go_on(i, self.check(filter, hay, i, w, offset, out))
+        let pairs = &filter.pairs;
+        let mut state = 0u64;
+        let mut prev = PAIR_CLASS[0];
+        let mut step = |b: u8| {
+            let c = PAIR_CLASS[usize::from(b)];
+            let pair = (usize::from(prev) | (usize::from(c) << 6)) % (PAIR_CLASSES * PAIR_CLASSES);
+            state = (state << 16) | pairs.masks[pair];
+            prev = c;
+            state
         };
-        // Four positions per 8-byte load; the tables are read without branching and the
-        // positions gone through one by one only when one of the four is let through.
+        let mut visit = |end: usize, state: u64| {
+            let buckets = PairStage::buckets(state);
+            buckets != 0 && !go_on(end, self.check(filter, hay, end, buckets, offset, out))
+        };
+        // Four positions at a time: a bucket left clear in any of them shows in their AND.
         let mut i = 0;
-        while i + 8 <= hay.len() {
-            let x = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"))
-                | 0x2020_2020_2020_2020;
-            let any = filter.hit(x as u32)
-                | filter.hit((x >> 8) as u32)
-                | filter.hit((x >> 16) as u32)
-                | filter.hit((x >> 24) as u32);
-            if any != 0 {
-                for k in 0..4 {
-                    if visit(i + k, (x >> (8 * k)) as u32) {
-                        return false;
-                    }
-                }
+        while i + 4 <= hay.len() {
+            let states = [
+                step(hay[i]),
+                step(hay[i + 1]),
+                step(hay[i + 2]),
+                step(hay[i + 3]),
+            ];
+            if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0
+                && (0..4).any(|k| visit(i + k, states[k]))
+            {
+                return false;
             }
             i += 4;
         }
-        // The last positions, with the missing bytes read as zero.
         while i < hay.len() {
-            if visit(i, word_at(hay, i)) {
+            if visit(i, step(hay[i])) {
                 return false;
             }
             i += 1;
@@ -437,24 +566,21 @@ impl KeywordIndex {
         true
     }
 
-    /// Compares the keywords anchored under position `i`'s folded word `w`; the number
-    /// compared.
+    /// Compares the keywords whose anchors may end at `end` (the pair stage left `buckets`
+    /// clear there); the number compared.
     fn check(
         &self,
         filter: &AnchorFilter,
         hay: &[u8],
-        i: usize,
-        w: u32,
+        end: usize,
+        buckets: u16,
         offset: usize,
         out: &mut Vec<KeywordHit>,
     ) -> usize {
         let mut compared = 0;
-        let mut try_one = |pattern: u32, anchor: u32| {
+        let mut try_one = |pattern: u32, start: usize| {
             compared += 1;
             let kw = &self.patterns[pattern as usize];
-            let Some(start) = i.checked_sub(anchor as usize) else {
-                return;
-            };
             let end = start + kw.len();
             if hay
                 .get(start..end)
@@ -467,17 +593,36 @@ impl KeywordIndex {
                 });
             }
         };
-        for &id in filter.shorts(w as u8) {
-            try_one(id, 0);
-        }
-        if filter.triples.hit(triple_key(w)) {
-            for a in filter.triples.anchored(triple_key(w)) {
-                try_one(a.pattern, a.offset);
+        if buckets & PairStage::ONE_BYTE != 0 {
+            for &id in filter.shorts(hay[end] | 0x20) {
+                if self.patterns[id as usize].len() == 1 {
+                    try_one(id, end);
+                }
             }
         }
-        if filter.quads.hit(quad_key(w)) {
-            for a in filter.quads.anchored(quad_key(w)) {
-                try_one(a.pattern, a.offset);
+        if buckets & PairStage::TWO_BYTES != 0 && end >= 1 {
+            for &id in filter.shorts(hay[end - 1] | 0x20) {
+                if self.patterns[id as usize].len() == 2 {
+                    try_one(id, end - 1);
+                }
+            }
+        }
+        if buckets & PairStage::THREE_BYTES != 0 && end >= 2 {
+            let key = triple_key(word_at(hay, end - 2));
+            if filter.triples.hit(key) {
+                for a in filter.triples.anchored(key) {
+                    try_one(a.pattern, end - 2);
+                }
+            }
+        }
+        if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
+            let key = quad_key(word_at(hay, end - 3));
+            if filter.quads.hit(key) {
+                for a in filter.quads.anchored(key) {
+                    if let Some(start) = (end - 3).checked_sub(a.offset as usize) {
+                        try_one(a.pattern, start);
+                    }
+                }
             }
         }
         compared
@@ -579,6 +724,25 @@ mod tests {
             fresh.automaton.get().is_none(),
             "a clean text built the automaton"
         );
+    }
+
+    proptest::proptest! {
+        /// The filter, never handing over to the automaton, finds exactly the automaton's
+        /// matches, for keywords of every length class (the pair stage's buckets) and
+        /// texts in mixed case, with digits, punctuation and multi-byte characters.
+        #[test]
+        fn filter_alone_equals_the_automaton(
+            keywords in proptest::collection::vec("[abAB0:é -]{1,9}", 1..40),
+            hay in "[abcABC0: é\n-]{0,300}",
+        ) {
+            let list: Vec<String> = keywords.clone();
+            let index = KeywordIndex::build(&list).unwrap();
+            let mut got = Vec::new();
+            index.filter_scan_unbounded(index.filter.as_ref().unwrap(), hay.as_bytes(), 0, &mut got);
+            got.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+            let refs: Vec<&str> = keywords.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(got, by_automaton(&refs, &hay));
+        }
     }
 
     #[test]
