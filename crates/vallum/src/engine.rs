@@ -316,6 +316,8 @@ pub(crate) struct Engine {
     /// For each keyword pattern id, the rules it gates or matches (the digit keywords at
     /// the end of the automaton have no entry).
     keyword_rules: Vec<Vec<u32>>,
+    /// For each rule, the keyword pattern ids that gate it (the inverse of `keyword_rules`).
+    rule_keywords: Vec<Vec<u32>>,
     /// Keyword pattern ids at or above this are the ten ASCII digits (digit anchors).
     first_digit_keyword: usize,
     ungated: Option<Arc<meta::Regex>>,
@@ -327,8 +329,6 @@ pub(crate) struct Engine {
     digit_window: usize,
     /// Whether a digit-anchored rule is a prompt-injection rule (see `interacts`).
     digit_rules_interact: bool,
-    /// The longest keyword, in bytes.
-    longest_keyword: usize,
     scratch: ScratchPool,
 }
 
@@ -582,10 +582,15 @@ impl Engine {
         let digit_rules_interact = digit_rules
             .iter()
             .any(|&i| rules[i as usize].category == Category::PromptInjection);
-        let longest_keyword = keyword_list.iter().map(String::len).max().unwrap_or(0);
+        let mut rule_keywords = vec![Vec::new(); rules.len()];
+        for (pid, gated) in keyword_rules.iter().enumerate() {
+            for &idx in gated {
+                rule_keywords[idx as usize].push(u32::try_from(pid).expect("keyword ids fit u32"));
+            }
+        }
         Ok(Engine {
+            rule_keywords,
             digit_rules_interact,
-            longest_keyword,
             rules,
             keywords,
             hit_buffers: Pool::new(Vec::new),
@@ -840,25 +845,22 @@ impl Engine {
         if len <= window + shortest {
             return true;
         }
-        let Some(index) = &self.keywords else {
-            return true;
-        };
-        // A hit `k` holds the match when `k.start - window <= m.start` and
-        // `m.end <= k.end + window`.
-        let from = floor_boundary(hay, m.end.saturating_sub(window + self.longest_keyword));
-        let to = ceil_boundary(hay, m.start.saturating_add(window + self.longest_keyword));
-        if from >= to {
-            return false;
-        }
-        let mut hits = Vec::new();
-        index.find_all(&hay.as_bytes()[from..to], from, &mut hits);
-        hits.iter().any(|k| {
-            k.start <= m.start + window
-                && m.end <= k.end + window
-                && self
-                    .keyword_rules
-                    .get(k.pattern as usize)
-                    .is_some_and(|rules| rules.contains(&idx))
+        // A hit `k` of one of the rule's keywords holds the match when
+        // `k.start <= m.start + window` and `m.end <= k.end + window`: the starts that
+        // qualify are compared directly (ASCII case ignored, as the keyword search does).
+        let hay = hay.as_bytes();
+        self.rule_keywords[idx as usize].iter().any(|&pid| {
+            let kw = self.keyword_list[pid as usize].as_bytes();
+            let Some(last) = hay.len().checked_sub(kw.len()) else {
+                return false;
+            };
+            let first = m.end.saturating_sub(window + kw.len());
+            let last = last.min(m.start + window);
+            first <= last
+                && (first..=last).any(|s| {
+                    hay[s].eq_ignore_ascii_case(&kw[0])
+                        && hay[s..s + kw.len()].eq_ignore_ascii_case(kw)
+                })
         })
     }
 

@@ -8,8 +8,11 @@
 //! hide a tag), checked for those signals and scanned with the injection rules. Signals add
 //! up (`1 - Π(1 - score)`); a description with at least one directive signal is reported as
 //! `prompt_injection` / `tool_poisoning` on the span of the description, the detail listing
-//! the signals. Texts that do not look like tool definitions cost a few `memmem` calls.
+//! the signals. Texts that do not look like tool definitions cost one multi-literal search.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
@@ -76,49 +79,71 @@ const SIGNALS: &[(&str, f32, bool, &str)] = &[
     ),
 ];
 
+/// The signals compiled, once per process and only when a text first defines tools.
+static SIGNAL_REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    SIGNALS
+        .iter()
+        .map(|(_, _, _, p)| {
+            Regex::builder()
+                .syntax(
+                    syntax::Config::new()
+                        .case_insensitive(true)
+                        .multi_line(true),
+                )
+                .build(p)
+                .expect("the tool-poisoning signals compile")
+        })
+        .collect()
+});
+
 /// Tool description poisoning (see the module docs).
-#[derive(Debug)]
-pub(crate) struct ToolPoisoning {
-    signals: Vec<Regex>,
-}
+#[derive(Debug, Default)]
+pub(crate) struct ToolPoisoning;
 
 impl ToolPoisoning {
     pub(crate) fn new() -> ToolPoisoning {
-        let signals = SIGNALS
-            .iter()
-            .map(|(_, _, _, p)| {
-                Regex::builder()
-                    .syntax(
-                        syntax::Config::new()
-                            .case_insensitive(true)
-                            .multi_line(true),
-                    )
-                    .build(p)
-                    .expect("the tool-poisoning signals compile")
-            })
-            .collect();
-        ToolPoisoning { signals }
+        ToolPoisoning
     }
 }
 
-/// Whether the text looks like it defines tools.
+/// The markers of a tool definition, found in one pass (a handful of literals: a packed
+/// SIMD search).
+const MARKERS: [&str; 12] = [
+    "description",
+    "inputSchema",
+    "input_schema",
+    "\"parameters\"",
+    "parameters:",
+    "\"tools\"",
+    "\"function\"",
+    "mcp",
+    "@tool",
+    "\"properties\"",
+    "@mcp.tool",
+    ".tool(",
+];
+
+/// Whether the text looks like it defines tools: a description beside a tool-ish marker, or
+/// a tool decorator or registration call.
 fn defines_tools(text: &str) -> bool {
-    let b = text.as_bytes();
-    let has = |n: &str| memmem::find(b, n.as_bytes()).is_some();
-    if !has("description") && !has("tool") {
-        return false;
+    // Leftmost-first keeps the SIMD prefilter. A marker inside a longer one that matched
+    // first ("mcp" in "@mcp.tool") goes unseen, which the logic below never needs.
+    static FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(MARKERS)
+            .expect("the tool-definition markers are valid patterns")
+    });
+    let mut seen = 0u16;
+    for m in FINDER.find_iter(text) {
+        seen |= 1 << m.pattern().as_u32();
+        let described = seen & 1 != 0;
+        let toolish = seen & !1 & ((1 << 10) - 1) != 0;
+        if (described && toolish) || seen >> 10 != 0 {
+            return true;
+        }
     }
-    let described = has("description");
-    let toolish = has("inputSchema")
-        || has("input_schema")
-        || has("\"parameters\"")
-        || has("parameters:")
-        || has("\"tools\"")
-        || has("\"function\"")
-        || has("mcp")
-        || has("@tool")
-        || has("\"properties\"");
-    (described && toolish) || has("@mcp.tool") || has(".tool(")
+    false
 }
 
 /// The span of the JSON string literal starting at `at` (a `"`), escapes honoured.
@@ -236,7 +261,7 @@ impl Detector for ToolPoisoning {
             let mut labels: Vec<String> = Vec::new();
             let mut miss = 1.0f32;
             let mut directive = false;
-            for ((label, score, is_directive, _), re) in SIGNALS.iter().zip(&self.signals) {
+            for ((label, score, is_directive, _), re) in SIGNALS.iter().zip(SIGNAL_REGEXES.iter()) {
                 if re.is_match(content.as_str()) {
                     labels.push((*label).to_owned());
                     miss *= 1.0 - score;
