@@ -47,6 +47,8 @@ const MAX_FILTERED: usize = 4096;
 /// ASCII letters fold to lower case under `| 0x20`; other bytes may collide with each other,
 /// which only lets more positions through to the comparison.
 const FOLD: u32 = 0x2020_2020;
+/// [`FOLD`] over eight bytes.
+const FOLD8: u64 = 0x2020_2020_2020_2020;
 
 /// The filter gives the text to the automaton once its comparisons exceed one per
 /// `FILTER_RATIO` bytes read, plus `FILTER_SLACK`.
@@ -76,6 +78,9 @@ impl std::fmt::Debug for KeywordIndex {
 struct Anchored {
     pattern: u32,
     offset: u32,
+    /// The anchor's folded bytes (as [`word_at`] reads them; three-byte anchors in the low
+    /// 24 bits): a text position whose folded word differs cannot hold the keyword.
+    word: u32,
 }
 
 /// One table of the filter: a bitmap over 16-bit keys of the text's folded bytes at a
@@ -129,6 +134,9 @@ const BUCKETS: usize = 1 << 12;
 struct AnchorFilter {
     /// The first stage: bucket masks by byte pair (see [`PairStage`]).
     pairs: PairStage,
+    /// Per keyword: its first eight bytes folded, and the mask of those it has, to reject
+    /// most candidates with one comparison.
+    heads: Vec<(u64, u64)>,
     quads: AnchorTable,
     triples: AnchorTable,
     /// Keyword ids of the short keywords starting with folded byte `b`:
@@ -142,8 +150,11 @@ fn quad_key(w: u32) -> u16 {
     (w.wrapping_mul(0x9E37_79B1) >> 16) as u16
 }
 
+/// The bytes of a folded word that a three-byte anchor covers.
+const TRIPLE: u32 = 0x00FF_FFFF;
+
 fn triple_key(w: u32) -> u16 {
-    ((w & 0x00FF_FFFF).wrapping_mul(0x85EB_CA77) >> 16) as u16
+    ((w & TRIPLE).wrapping_mul(0x85EB_CA77) >> 16) as u16
 }
 
 fn test_bit(map: &[u64; 1024], key: u16) -> bool {
@@ -158,6 +169,9 @@ fn set_bit(map: &mut [u64; 1024], key: u16) {
 
 /// The folded little-endian word of up to four bytes (missing bytes read as zero).
 fn word_at(hay: &[u8], i: usize) -> u32 {
+    if let Some(four) = hay.get(i..i + 4) {
+        return u32::from_le_bytes(four.try_into().expect("four bytes")) | FOLD;
+    }
     let mut b = [0u8; 4];
     let avail = &hay[i..hay.len().min(i + 4)];
     b[..avail.len()].copy_from_slice(avail);
@@ -345,17 +359,22 @@ impl AnchorFilter {
         let mut shorts: Vec<(u8, u32)> = Vec::new();
         for (id, kw) in patterns.iter().enumerate() {
             let pattern = u32::try_from(id).expect("fewer than 2^32 keywords");
-            let anchored = |offset: usize| Anchored {
+            let anchored = |offset: usize, word: u32| Anchored {
                 pattern,
                 offset: u32::try_from(offset).expect("keywords under 4 GiB"),
+                word,
             };
             match kw.len() {
                 0 => {}
                 1 | 2 => shorts.push((word_at(kw, 0) as u8, pattern)),
-                3 => triples.push((triple_key(word_at(kw, 0)), anchored(0))),
+                3 => {
+                    let word = word_at(kw, 0) & TRIPLE;
+                    triples.push((triple_key(word), anchored(0, word)));
+                }
                 _ => {
                     let o = rarest_window(kw, 4);
-                    quads.push((quad_key(word_at(&kw[o..o + 4], 0)), anchored(o)));
+                    let word = word_at(&kw[o..o + 4], 0);
+                    quads.push((quad_key(word), anchored(o, word)));
                 }
             }
         }
@@ -367,7 +386,18 @@ impl AnchorFilter {
         for b in 0..256 {
             short_starts[b + 1] += short_starts[b];
         }
+        let heads = patterns
+            .iter()
+            .map(|kw| {
+                let n = kw.len().min(8);
+                let mut b = [0u8; 8];
+                b[..n].copy_from_slice(&kw[..n]);
+                let mask = u64::MAX >> (8 * (8 - n));
+                ((u64::from_le_bytes(b) | FOLD8) & mask, mask)
+            })
+            .collect();
         AnchorFilter {
+            heads,
             pairs: PairStage::build(patterns),
             quads: AnchorTable::new(quads),
             triples: AnchorTable::new(triples),
@@ -550,10 +580,12 @@ impl KeywordIndex {
                 step(hay[i + 2]),
                 step(hay[i + 3]),
             ];
-            if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0
-                && (0..4).any(|k| visit(i + k, states[k]))
-            {
-                return false;
+            if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0 {
+                for (k, &state) in states.iter().enumerate() {
+                    if PairStage::buckets(state) != 0 && visit(i + k, state) {
+                        return false;
+                    }
+                }
             }
             i += 4;
         }
@@ -580,6 +612,13 @@ impl KeywordIndex {
         let mut compared = 0;
         let mut try_one = |pattern: u32, start: usize| {
             compared += 1;
+            let (head, mask) = filter.heads[pattern as usize];
+            if let Some(eight) = hay.get(start..start + 8) {
+                let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) | FOLD8;
+                if x & mask != head {
+                    return;
+                }
+            }
             let kw = &self.patterns[pattern as usize];
             let end = start + kw.len();
             if hay
@@ -608,17 +647,19 @@ impl KeywordIndex {
             }
         }
         if buckets & PairStage::THREE_BYTES != 0 && end >= 2 {
-            let key = triple_key(word_at(hay, end - 2));
+            let word = word_at(hay, end - 2) & TRIPLE;
+            let key = triple_key(word);
             if filter.triples.hit(key) {
-                for a in filter.triples.anchored(key) {
+                for a in filter.triples.anchored(key).filter(|a| a.word == word) {
                     try_one(a.pattern, end - 2);
                 }
             }
         }
         if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
-            let key = quad_key(word_at(hay, end - 3));
+            let word = word_at(hay, end - 3);
+            let key = quad_key(word);
             if filter.quads.hit(key) {
-                for a in filter.quads.anchored(key) {
+                for a in filter.quads.anchored(key).filter(|a| a.word == word) {
                     if let Some(start) = (end - 3).checked_sub(a.offset as usize) {
                         try_one(a.pattern, start);
                     }

@@ -14,6 +14,8 @@
 //! letters (most probes land in ordinary words and stop at the next space), one `memchr`
 //! for `%`, `&#` and `\u`, and one small automaton pass.
 
+use std::sync::LazyLock;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
 
@@ -68,28 +70,30 @@ const GATE_WORDS: &[&str] = &[
     "drowssap",
 ];
 
+/// The gate words and their capitalised spellings, in one automaton built once per
+/// process on first use. Case-sensitive spellings (under 64 of them) keep the automaton's
+/// SIMD prefilter.
+static GATE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let mut words: Vec<String> = Vec::with_capacity(GATE_WORDS.len() * 2);
+    for w in GATE_WORDS {
+        let mut capital = (*w).to_owned();
+        capital[..1].make_ascii_uppercase();
+        words.extend([(*w).to_owned(), capital]);
+    }
+    words.dedup();
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&words)
+        .expect("the gate words are valid patterns")
+});
+
 /// Encoded payloads (see the module docs).
-#[derive(Debug)]
-pub(crate) struct Encoded {
-    gate: AhoCorasick,
-}
+#[derive(Debug, Default)]
+pub(crate) struct Encoded;
 
 impl Encoded {
     pub(crate) fn new() -> Encoded {
-        let mut words: Vec<String> = Vec::with_capacity(GATE_WORDS.len() * 2);
-        for w in GATE_WORDS {
-            let mut capital = (*w).to_owned();
-            capital[..1].make_ascii_uppercase();
-            words.extend([(*w).to_owned(), capital]);
-        }
-        words.dedup();
-        // Case-sensitive spellings (under 64 of them) keep the automaton's SIMD prefilter.
-        Encoded {
-            gate: AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&words)
-                .expect("the gate words are valid patterns"),
-        }
+        Encoded
     }
 }
 
@@ -562,7 +566,7 @@ impl Encoded {
     fn gated_views(&self, input: &ScanInput<'_>, out: &mut Vec<Finding>) {
         let text = input.text;
         let mut regions: Vec<(usize, usize)> = Vec::new();
-        for m in self.gate.find_iter(text) {
+        for m in GATE.find_iter(text) {
             let start = floor_boundary(text, m.start().saturating_sub(GATE_REACH));
             let end = ceil_boundary(text, m.end().saturating_add(GATE_REACH));
             match regions.last_mut() {
