@@ -297,6 +297,8 @@ pub(crate) struct CompileError {
 #[derive(Debug)]
 struct Scratch {
     windows: Vec<(u32, usize, usize)>,
+    /// Per rule, the index in `windows` of its latest window (`u32::MAX`: none yet).
+    latest: Vec<u32>,
     digit_windows: Vec<(usize, usize)>,
     patset: PatternSet,
     digit_patset: PatternSet,
@@ -573,8 +575,10 @@ impl Engine {
         let ungated = build_set(&ungated_patterns, "<ungated rule set>")?;
         let digit_set = build_set(&digit_patterns, "<digit-anchored rule set>")?;
         let (patterns, digit_count) = (ungated_rules.len(), digit_rules.len());
+        let rule_count = rules.len();
         let scratch: ScratchPool = Pool::new(Box::new(move || Scratch {
             windows: Vec::new(),
+            latest: vec![u32::MAX; rule_count],
             digit_windows: Vec::new(),
             patset: PatternSet::new(patterns.max(1)),
             digit_patset: PatternSet::new(digit_count.max(1)),
@@ -715,6 +719,7 @@ impl Engine {
         let mut scratch = self.scratch.get();
         let scratch = &mut *scratch;
         scratch.windows.clear();
+        scratch.latest.fill(u32::MAX);
         scratch.digit_windows.clear();
 
         for m in hits {
@@ -758,18 +763,19 @@ impl Engine {
                         if end <= decided && !self.interacts(idx) {
                             continue;
                         }
-                        // A keyword that hits at every position (`AAAA…` for a run of
-                        // `a`) would push one window per byte: a recent window of the
-                        // same rule that this one overlaps grows instead (the merge
-                        // below would join them anyway), so memory stays bounded.
-                        let recent = scratch.windows.len().saturating_sub(RECENT_WINDOWS);
-                        match scratch.windows[recent..]
-                            .iter_mut()
-                            .rev()
-                            .find(|w| w.0 == idx && start <= w.2 && w.1 <= end)
-                        {
-                            Some(w) => (w.1, w.2) = (w.1.min(start), w.2.max(end)),
-                            None => scratch.windows.push((idx, start, end)),
+                        // A rule's window that overlaps its latest one grows it (the merge
+                        // below would join them anyway): a keyword that hits at every
+                        // position (`AAAA…` for a run of `a`) keeps one window, not one per
+                        // byte, so memory stays bounded.
+                        let latest = &mut scratch.latest[idx as usize];
+                        match scratch.windows.get_mut(*latest as usize) {
+                            Some(w) if start <= w.2 && w.1 <= end => {
+                                (w.1, w.2) = (w.1.min(start), w.2.max(end));
+                            }
+                            _ => {
+                                *latest = u32::try_from(scratch.windows.len()).unwrap_or(u32::MAX);
+                                scratch.windows.push((idx, start, end));
+                            }
                         }
                     }
                 }
@@ -856,11 +862,10 @@ impl Engine {
             };
             let first = m.end.saturating_sub(window + kw.len());
             let last = last.min(m.start + window);
+            let (lower, upper) = (kw[0].to_ascii_lowercase(), kw[0].to_ascii_uppercase());
             first <= last
-                && (first..=last).any(|s| {
-                    hay[s].eq_ignore_ascii_case(&kw[0])
-                        && hay[s..s + kw.len()].eq_ignore_ascii_case(kw)
-                })
+                && memchr::memchr2_iter(lower, upper, &hay[first..=last])
+                    .any(|s| hay[first + s..first + s + kw.len()].eq_ignore_ascii_case(kw))
         })
     }
 
@@ -1041,9 +1046,6 @@ fn splits_word(hay: &str, at: usize) -> bool {
     let after = hay[at..].chars().next();
     matches!((before, after), (Some(b), Some(a)) if b.is_alphanumeric() && a.is_alphanumeric())
 }
-
-/// How many of the last pushed regex windows a new window may be merged into.
-const RECENT_WINDOWS: usize = 8;
 
 /// Re-reading after rejected candidates (see `Engine::run_rule`): at most this many times
 /// the range, plus [`RETRY_SLACK`] bytes.

@@ -563,7 +563,7 @@ impl Encoded {
     }
 
     /// Rot13 and reversed views of the text around gate hits.
-    fn gated_views(&self, input: &ScanInput<'_>, out: &mut Vec<Finding>) {
+    fn gated_views(input: &ScanInput<'_>, out: &mut Vec<Finding>) {
         let text = input.text;
         let mut regions: Vec<(usize, usize)> = Vec::new();
         for m in GATE.find_iter(text) {
@@ -647,7 +647,7 @@ impl Detector for Encoded {
                 ));
             }
         }
-        self.gated_views(input, out);
+        Encoded::gated_views(input, out);
         Ok(())
     }
 }
