@@ -8,7 +8,7 @@ use std::fmt;
 
 use vallum_rules::ViewKind;
 
-use crate::engine::{Engine, Selector};
+use crate::engine::{Engine, Selector, Triggers};
 use crate::{Direction, Finding, Policy, ScanError, TextView};
 
 /// What a detector gets to look at.
@@ -26,6 +26,10 @@ pub struct ScanInput<'a> {
     pub policy: &'a Policy,
     /// The guard's compiled rules, to scan derived texts (decoded payloads, hidden text).
     pub rules: &'a RuleSet,
+    /// The built-in detectors' trigger words that the rules' keyword pass found in `text`
+    /// (`detectors::TRIGGERS`); `None` where no such pass ran, and a detector then searches
+    /// the text itself.
+    pub(crate) triggers: Option<&'a Triggers>,
 }
 
 impl fmt::Debug for ScanInput<'_> {

@@ -237,6 +237,27 @@ struct CompiledContext {
     required: bool,
 }
 
+/// A word a code detector wants the engine's keyword pass to find for it, so that the
+/// detector need not read the text for it again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TriggerWord {
+    /// The word (matched ignoring ASCII case, like every keyword).
+    pub(crate) word: &'static str,
+    /// How many bytes around each occurrence the detector looks at; 0 when it only needs
+    /// to know whether the word occurs.
+    pub(crate) reach: usize,
+}
+
+/// The trigger words one keyword pass found.
+#[derive(Debug, Default)]
+pub(crate) struct Triggers {
+    /// Bit `i`: trigger word `i` (of the list the engine was built with) occurs.
+    pub(crate) seen: u64,
+    /// The occurrences of words with a reach, widened by it and merged, in order (byte
+    /// ranges that may fall inside a character).
+    pub(crate) near: Vec<Range<usize>>,
+}
+
 /// A rule ready to run.
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
@@ -322,6 +343,11 @@ pub(crate) struct Engine {
     rule_keywords: Vec<Vec<u32>>,
     /// Keyword pattern ids at or above this are the ten ASCII digits (digit anchors).
     first_digit_keyword: usize,
+    /// Per keyword pattern id (below `first_digit_keyword`), the trigger words it is, as
+    /// bits of the trigger list handed to `build`.
+    trigger_bits: Vec<u64>,
+    /// Per trigger bit, how far around a hit the detector wants to look (0: presence only).
+    trigger_reach: [usize; 64],
     ungated: Option<Arc<meta::Regex>>,
     /// For each pattern of `ungated`, its rule.
     ungated_rules: Vec<u32>,
@@ -456,8 +482,11 @@ fn build_set(patterns: &[String], name: &str) -> Result<Option<Arc<meta::Regex>>
 }
 
 impl Engine {
-    /// Compiles the rules.
-    pub(crate) fn build(sources: Vec<RuleSource>) -> Result<Engine, CompileError> {
+    /// Compiles the rules, with the detectors' trigger words added to the keyword search.
+    pub(crate) fn build(
+        sources: Vec<RuleSource>,
+        triggers: &[TriggerWord],
+    ) -> Result<Engine, CompileError> {
         let mut rules = Vec::with_capacity(sources.len());
         let mut keyword_ids: HashMap<String, u32> = HashMap::new();
         let mut keyword_list: Vec<String> = Vec::new();
@@ -556,6 +585,23 @@ impl Engine {
             });
         }
 
+        // The detectors' trigger words join the list (a word a rule also uses shares its id).
+        let mut trigger_bits = vec![0u64; keyword_list.len()];
+        let mut trigger_reach = [0usize; 64];
+        for (bit, t) in triggers.iter().enumerate().take(64) {
+            let key = t.word.to_ascii_lowercase();
+            if key.is_empty() {
+                continue;
+            }
+            let id = *keyword_ids.entry(key.clone()).or_insert_with(|| {
+                keyword_list.push(key);
+                keyword_rules.push(Vec::new());
+                trigger_bits.push(0);
+                u32::try_from(keyword_list.len() - 1).expect("fewer than 2^32 keywords")
+            });
+            trigger_bits[id as usize] |= 1 << bit;
+            trigger_reach[bit] = t.reach;
+        }
         // The ten digits close the keyword list: their hits open the digit windows.
         let first_digit_keyword = keyword_list.len();
         if !digit_rules.is_empty() {
@@ -604,6 +650,8 @@ impl Engine {
                 .collect(),
             keyword_rules,
             first_digit_keyword,
+            trigger_bits,
+            trigger_reach,
             ungated,
             ungated_rules,
             digit_set,
@@ -677,6 +725,32 @@ impl Engine {
         match &self.keywords {
             Some(index) => index.with_matches(hay.as_bytes(), &mut self.hit_buffers.get(), f),
             None => f(&mut std::iter::empty()),
+        }
+    }
+
+    /// Notes a keyword hit that is a detector's trigger word in `triggers`.
+    pub(crate) fn record_trigger(&self, hit: &KeywordHit, triggers: &mut Triggers) {
+        let Some(&bits) = self.trigger_bits.get(hit.pattern as usize) else {
+            return;
+        };
+        if bits == 0 {
+            return;
+        }
+        triggers.seen |= bits;
+        let reach = (0..64)
+            .filter(|b| bits >> b & 1 != 0)
+            .map(|b| self.trigger_reach[b])
+            .max()
+            .unwrap_or(0);
+        if reach > 0 {
+            let (start, end) = (
+                hit.start.saturating_sub(reach),
+                hit.end.saturating_add(reach),
+            );
+            match triggers.near.last_mut() {
+                Some(last) if start <= last.end => last.end = last.end.max(end),
+                _ => triggers.near.push(start..end),
+            }
         }
     }
 

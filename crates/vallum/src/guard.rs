@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use vallum_rules::{Category, RuleSpec, ViewKind, builtin_packs};
 
 use crate::detector::{RuleSet, ScanInput};
-use crate::engine::{Engine, KeywordHit, RuleSource, Selector};
+use crate::engine::{Engine, KeywordHit, RuleSource, Selector, TriggerWord, Triggers};
 use crate::error::{BuildError, PolicyError, ScanError};
 use crate::stream::StreamShared;
 use crate::vault::Vault;
@@ -73,7 +73,12 @@ impl GuardBuilder {
     pub fn build(self) -> Result<Guard, BuildError> {
         self.policy.validate()?;
         let sources = rule_sources(&self.policy);
-        let engine = Engine::build(sources).map_err(|e| {
+        let triggers: &[TriggerWord] = if self.builtin_detectors {
+            &crate::detectors::TRIGGERS
+        } else {
+            &[]
+        };
+        let engine = Engine::build(sources, triggers).map_err(|e| {
             if e.user {
                 BuildError::Policy(PolicyError::Rule {
                     rule: e.rule,
@@ -459,6 +464,7 @@ impl Guard {
             prompt,
             policy: &self.inner.policy,
             rules: &self.inner.rules,
+            triggers: None,
         }
     }
 
@@ -472,24 +478,30 @@ impl Guard {
         self.check_size(text.len())?;
         let view = normalize(text);
         let mut findings = Vec::new();
-        self.rule_findings(text, &view, direction, &mut findings);
-        let input = self.input(text, &view, direction, prompt);
+        let triggers = self.rule_findings(text, &view, direction, &mut findings);
+        let mut input = self.input(text, &view, direction, prompt);
+        input.triggers = Some(&triggers);
         for d in &self.inner.detectors {
             d.scan(&input, &mut findings)?;
         }
         Ok(self.finalize(text, findings))
     }
 
+    /// The rule findings of `text`, and the detectors' trigger words its keyword pass saw.
     fn rule_findings(
         &self,
         text: &str,
         view: &TextView<'_>,
         direction: Direction,
         out: &mut Vec<Finding>,
-    ) {
-        self.inner.rules.engine.with_keywords(text, |hits| {
-            self.rules_with_keywords(text, view, direction, hits, 0, out);
+    ) -> Triggers {
+        let engine = &self.inner.rules.engine;
+        let mut triggers = Triggers::default();
+        engine.with_keywords(text, |hits| {
+            let mut hits = hits.inspect(|hit| engine.record_trigger(hit, &mut triggers));
+            self.rules_with_keywords(text, view, direction, &mut hits, 0, out);
         });
+        triggers
     }
 
     /// The rule findings of `text`, with the keyword automaton's matches in the raw text

@@ -31,11 +31,11 @@ const MIN_SEGMENT: usize = 16;
 /// Fewest escapes (`%xx`, `&#..;`, `\uXXXX`) in an escaped segment.
 const MIN_ESCAPES: usize = 4;
 /// Text scanned on each side of a rot13 / reversal gate hit.
-const GATE_REACH: usize = 4096;
+pub(crate) const GATE_REACH: usize = 4096;
 
 /// Words that ask for rot13 or reversal, and the rot13 / reversed spellings of common
 /// injection words; each is also looked for capitalised (`Vtaber nyy ...`).
-const GATE_WORDS: &[&str] = &[
+pub(crate) const GATE_WORDS: &[&str] = &[
     "rot13",
     "rot-13",
     "rot 13",
@@ -566,12 +566,26 @@ impl Encoded {
     fn gated_views(input: &ScanInput<'_>, out: &mut Vec<Finding>) {
         let text = input.text;
         let mut regions: Vec<(usize, usize)> = Vec::new();
-        for m in GATE.find_iter(text) {
-            let start = floor_boundary(text, m.start().saturating_sub(GATE_REACH));
-            let end = ceil_boundary(text, m.end().saturating_add(GATE_REACH));
+        let mut add = |start: usize, end: usize| {
+            let start = floor_boundary(text, start);
+            let end = ceil_boundary(text, end.min(text.len()));
             match regions.last_mut() {
                 Some(last) if start <= last.1 => last.1 = last.1.max(end),
                 _ => regions.push((start, end)),
+            }
+        };
+        // The rules' keyword pass found the gate words already (ASCII case ignored, so
+        // `ROT13` opens a region too); a scan without one searches here.
+        if let Some(triggers) = input.triggers {
+            for r in &triggers.near {
+                add(r.start, r.end);
+            }
+        } else {
+            for m in GATE.find_iter(text) {
+                add(
+                    m.start().saturating_sub(GATE_REACH),
+                    m.end().saturating_add(GATE_REACH),
+                );
             }
         }
         for (start, end) in regions {

@@ -620,6 +620,7 @@ mod cost {
                 prompt: None,
                 policy: full.policy(),
                 rules: full.rules(),
+                triggers: None,
             };
             time(&format!("detector {name} en"), &|| {
                 let mut out = Vec::new();
@@ -633,6 +634,7 @@ mod cost {
                 prompt: None,
                 policy: full.policy(),
                 rules: full.rules(),
+                triggers: None,
             };
             time(&format!("detector {name} de"), &|| {
                 let mut out = Vec::new();

@@ -15,7 +15,40 @@ pub(crate) mod tool_poisoning;
 
 use std::sync::Arc;
 
+use crate::engine::TriggerWord;
 use crate::{Detector, Policy};
+
+/// How many trigger words `encoded` has: they come first in [`TRIGGERS`].
+const ENCODED_TRIGGERS: usize = encoded::GATE_WORDS.len();
+
+/// The trigger bit of `tool_poisoning`'s first marker in [`TRIGGERS`].
+pub(crate) const TOOL_MARKER_BIT: usize = ENCODED_TRIGGERS;
+
+/// The words the code detectors need found, added to the rules' keyword pass so that the
+/// detectors do not read the text again for them: `encoded`'s rot13/reversal gate words
+/// (each with the reach of the text it then decodes) and `tool_poisoning`'s markers of a
+/// tool definition (presence only). Bits in `Triggers::seen` follow this order.
+pub(crate) const TRIGGERS: [TriggerWord; ENCODED_TRIGGERS + tool_poisoning::MARKERS.len()] = {
+    let mut out =
+        [TriggerWord { word: "", reach: 0 }; ENCODED_TRIGGERS + tool_poisoning::MARKERS.len()];
+    let mut i = 0;
+    while i < ENCODED_TRIGGERS {
+        out[i] = TriggerWord {
+            word: encoded::GATE_WORDS[i],
+            reach: encoded::GATE_REACH,
+        };
+        i += 1;
+    }
+    let mut j = 0;
+    while j < tool_poisoning::MARKERS.len() {
+        out[TOOL_MARKER_BIT + j] = TriggerWord {
+            word: tool_poisoning::MARKERS[j],
+            reach: 0,
+        };
+        j += 1;
+    }
+    out
+};
 
 /// The built-in detectors the policy switches on, in the order they run.
 pub(crate) fn builtin(policy: &Policy) -> Vec<Arc<dyn Detector>> {
@@ -47,3 +80,6 @@ pub(crate) fn builtin(policy: &Policy) -> Vec<Arc<dyn Detector>> {
     }
     detectors
 }
+
+// `Triggers::seen` has one bit per trigger word.
+const _: () = assert!(TRIGGERS.len() <= 64);

@@ -108,7 +108,7 @@ impl ToolPoisoning {
 
 /// The markers of a tool definition, found in one pass (a handful of literals: a packed
 /// SIMD search).
-const MARKERS: [&str; 12] = [
+pub(crate) const MARKERS: [&str; 12] = [
     "description",
     "inputSchema",
     "input_schema",
@@ -124,22 +124,29 @@ const MARKERS: [&str; 12] = [
 ];
 
 /// Whether the text looks like it defines tools: a description beside a tool-ish marker, or
-/// a tool decorator or registration call.
-fn defines_tools(text: &str) -> bool {
+/// a tool decorator or registration call. `seen` holds the markers the rules' keyword pass
+/// found (bit `i`: `MARKERS[i]`, ASCII case ignored); without one the text is searched here.
+fn defines_tools(text: &str, seen: Option<u64>) -> bool {
     // Leftmost-first keeps the SIMD prefilter. A marker inside a longer one that matched
-    // first ("mcp" in "@mcp.tool") goes unseen, which the logic below never needs.
+    // first ("mcp" in "@mcp.tool") goes unseen, which the test below never needs.
     static FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
         AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
             .build(MARKERS)
             .expect("the tool-definition markers are valid patterns")
     });
-    let mut seen = 0u16;
-    for m in FINDER.find_iter(text) {
-        seen |= 1 << m.pattern().as_u32();
+    let defines = |seen: u64| {
         let described = seen & 1 != 0;
         let toolish = seen & !1 & ((1 << 10) - 1) != 0;
-        if (described && toolish) || seen >> 10 != 0 {
+        (described && toolish) || seen >> 10 != 0
+    };
+    if let Some(seen) = seen {
+        return defines(seen);
+    }
+    let mut seen = 0u64;
+    for m in FINDER.find_iter(text) {
+        seen |= 1 << m.pattern().as_u32();
+        if defines(seen) {
             return true;
         }
     }
@@ -254,7 +261,10 @@ impl Detector for ToolPoisoning {
     }
 
     fn scan(&self, input: &ScanInput<'_>, out: &mut Vec<Finding>) -> Result<(), ScanError> {
-        if input.direction == Direction::Output || !defines_tools(input.text) {
+        let seen = input
+            .triggers
+            .map(|t| (t.seen >> super::TOOL_MARKER_BIT) & ((1 << MARKERS.len()) - 1));
+        if input.direction == Direction::Output || !defines_tools(input.text, seen) {
             return Ok(());
         }
         for (span, content) in descriptions(input.text) {
@@ -320,9 +330,18 @@ mod tests {
 
     #[test]
     fn gate() {
+        let tool = r#"{"name": "x", "description": "y", "inputSchema": {}}"#;
+        let shoes = "A product description for our new shoes.";
+        assert!(defines_tools(tool, None));
+        assert!(!defines_tools(shoes, None));
+        // The same answers from the markers a keyword pass reports (bit i: MARKERS[i]).
+        let bit = |m: &str| 1u64 << MARKERS.iter().position(|x| *x == m).unwrap();
         assert!(defines_tools(
-            r#"{"name": "x", "description": "y", "inputSchema": {}}"#
+            "",
+            Some(bit("description") | bit("inputSchema"))
         ));
-        assert!(!defines_tools("A product description for our new shoes."));
+        assert!(!defines_tools("", Some(bit("description"))));
+        assert!(!defines_tools("", Some(bit("mcp"))));
+        assert!(defines_tools("", Some(bit("@mcp.tool"))));
     }
 }
