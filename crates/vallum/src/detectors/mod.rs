@@ -24,13 +24,19 @@ const ENCODED_TRIGGERS: usize = encoded::GATE_WORDS.len();
 /// The trigger bit of `tool_poisoning`'s first marker in [`TRIGGERS`].
 pub(crate) const TOOL_MARKER_BIT: usize = ENCODED_TRIGGERS;
 
+/// The trigger bit of `hidden_carriers`' first marker in [`TRIGGERS`].
+pub(crate) const HIDDEN_MARKER_BIT: usize = TOOL_MARKER_BIT + tool_poisoning::MARKERS.len();
+
+/// How many trigger words there are.
+const TRIGGER_COUNT: usize = HIDDEN_MARKER_BIT + hidden_carriers::MARKERS.len();
+
 /// The words the code detectors need found, added to the rules' keyword pass so that the
 /// detectors do not read the text again for them: `encoded`'s rot13/reversal gate words
 /// (each with the reach of the text it then decodes) and `tool_poisoning`'s markers of a
-/// tool definition (presence only). Bits in `Triggers::seen` follow this order.
-pub(crate) const TRIGGERS: [TriggerWord; ENCODED_TRIGGERS + tool_poisoning::MARKERS.len()] = {
-    let mut out =
-        [TriggerWord { word: "", reach: 0 }; ENCODED_TRIGGERS + tool_poisoning::MARKERS.len()];
+/// tool definition and `hidden_carriers`' markers of a carrier (presence only). Bits in
+/// `Triggers::seen` follow this order.
+pub(crate) const TRIGGERS: [TriggerWord; TRIGGER_COUNT] = {
+    let mut out = [TriggerWord { word: "", reach: 0 }; TRIGGER_COUNT];
     let mut i = 0;
     while i < ENCODED_TRIGGERS {
         out[i] = TriggerWord {
@@ -46,6 +52,14 @@ pub(crate) const TRIGGERS: [TriggerWord; ENCODED_TRIGGERS + tool_poisoning::MARK
             reach: 0,
         };
         j += 1;
+    }
+    let mut k = 0;
+    while k < hidden_carriers::MARKERS.len() {
+        out[HIDDEN_MARKER_BIT + k] = TriggerWord {
+            word: hidden_carriers::MARKERS[k],
+            reach: 0,
+        };
+        k += 1;
     }
     out
 };
