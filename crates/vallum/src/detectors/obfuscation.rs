@@ -82,18 +82,22 @@ fn spaced_lines(text: &str) -> Vec<(usize, usize)> {
     if text.is_ascii() {
         let b = text.as_bytes();
         let mut p = 0;
-        let sep = |i: usize| ASCII_CLASS[usize::from(b[i])] == SEP;
-        let alnum = |i: usize| ASCII_CLASS[usize::from(b[i])] == ALNUM;
+        let class = |byte: u8| ASCII_CLASS[usize::from(byte)];
         while p + 5 < b.len() {
+            // The six bytes a probe may read, checked once.
+            let w: &[u8; 6] = b[p..p + 6].try_into().expect("six bytes");
             // Most probes see two letters: one table read each.
-            if (ASCII_CLASS[usize::from(b[p])] | ASCII_CLASS[usize::from(b[p + 1])]) & SEP == 0 {
+            if (class(w[0]) | class(w[1])) & SEP == 0 {
                 p += 4;
                 continue;
             }
-            let q = if sep(p) { p } else { p + 1 };
-            let hit = q + 4 < b.len() && alnum(q + 1) && sep(q + 2) && alnum(q + 3) && sep(q + 4);
+            let q = usize::from(class(w[0]) != SEP);
+            let hit = class(w[q + 1]) == ALNUM
+                && class(w[q + 2]) == SEP
+                && class(w[q + 3]) == ALNUM
+                && class(w[q + 4]) == SEP;
             if hit {
-                push(&mut lines, text, q);
+                push(&mut lines, text, p + q);
                 p = lines.last().map_or(p + 4, |&(_, e)| e.max(p + 4));
             } else {
                 p += 4;
