@@ -336,8 +336,9 @@ impl Guard {
             .zip(views.par_iter())
             .map(|(text, view)| {
                 let mut out = Vec::new();
-                self.rule_findings(text, view, direction, &mut out);
-                let input = self.input(text, view, direction, None);
+                let triggers = self.rule_findings(text, view, direction, &mut out);
+                let mut input = self.input(text, view, direction, None);
+                input.triggers = Some(&triggers);
                 for d in self.inner.detectors.iter().filter(|d| !batches(&***d)) {
                     d.scan(&input, &mut out)?;
                 }
