@@ -346,8 +346,9 @@ pub(crate) struct Engine {
     /// Per keyword pattern id (below `first_digit_keyword`), the trigger words it is, as
     /// bits of the trigger list handed to `build`.
     trigger_bits: Vec<u64>,
-    /// Per trigger bit, how far around a hit the detector wants to look (0: presence only).
-    trigger_reach: [usize; 64],
+    /// Per keyword pattern id, how far around a hit its trigger words' detectors look (0:
+    /// presence only, or no trigger word).
+    trigger_reach: Vec<usize>,
     ungated: Option<Arc<meta::Regex>>,
     /// For each pattern of `ungated`, its rule.
     ungated_rules: Vec<u32>,
@@ -587,7 +588,7 @@ impl Engine {
 
         // The detectors' trigger words join the list (a word a rule also uses shares its id).
         let mut trigger_bits = vec![0u64; keyword_list.len()];
-        let mut trigger_reach = [0usize; 64];
+        let mut trigger_reach = vec![0usize; keyword_list.len()];
         for (bit, t) in triggers.iter().enumerate().take(64) {
             let key = t.word.to_ascii_lowercase();
             if key.is_empty() {
@@ -597,10 +598,11 @@ impl Engine {
                 keyword_list.push(key);
                 keyword_rules.push(Vec::new());
                 trigger_bits.push(0);
+                trigger_reach.push(0);
                 u32::try_from(keyword_list.len() - 1).expect("fewer than 2^32 keywords")
             });
             trigger_bits[id as usize] |= 1 << bit;
-            trigger_reach[bit] = t.reach;
+            trigger_reach[id as usize] = trigger_reach[id as usize].max(t.reach);
         }
         // The ten digits close the keyword list: their hits open the digit windows.
         let first_digit_keyword = keyword_list.len();
@@ -737,11 +739,7 @@ impl Engine {
             return;
         }
         triggers.seen |= bits;
-        let reach = (0..64)
-            .filter(|b| bits >> b & 1 != 0)
-            .map(|b| self.trigger_reach[b])
-            .max()
-            .unwrap_or(0);
+        let reach = self.trigger_reach[hit.pattern as usize];
         if reach > 0 {
             let (start, end) = (
                 hit.start.saturating_sub(reach),

@@ -36,33 +36,29 @@ const TRIGGER_COUNT: usize = HIDDEN_MARKER_BIT + hidden_carriers::MARKERS.len();
 /// tool definition and `hidden_carriers`' markers of a carrier (presence only). Bits in
 /// `Triggers::seen` follow this order.
 pub(crate) const TRIGGERS: [TriggerWord; TRIGGER_COUNT] = {
-    let mut out = [TriggerWord { word: "", reach: 0 }; TRIGGER_COUNT];
+    let out = [TriggerWord { word: "", reach: 0 }; TRIGGER_COUNT];
+    let out = with_words(out, 0, encoded::GATE_WORDS, encoded::GATE_REACH);
+    let out = with_words(out, TOOL_MARKER_BIT, &tool_poisoning::MARKERS, 0);
+    with_words(out, HIDDEN_MARKER_BIT, &hidden_carriers::MARKERS, 0)
+};
+
+/// `out` with `words` (each with `reach`) written from index `at` on.
+const fn with_words(
+    mut out: [TriggerWord; TRIGGER_COUNT],
+    at: usize,
+    words: &[&'static str],
+    reach: usize,
+) -> [TriggerWord; TRIGGER_COUNT] {
     let mut i = 0;
-    while i < ENCODED_TRIGGERS {
-        out[i] = TriggerWord {
-            word: encoded::GATE_WORDS[i],
-            reach: encoded::GATE_REACH,
+    while i < words.len() {
+        out[at + i] = TriggerWord {
+            word: words[i],
+            reach,
         };
         i += 1;
     }
-    let mut j = 0;
-    while j < tool_poisoning::MARKERS.len() {
-        out[TOOL_MARKER_BIT + j] = TriggerWord {
-            word: tool_poisoning::MARKERS[j],
-            reach: 0,
-        };
-        j += 1;
-    }
-    let mut k = 0;
-    while k < hidden_carriers::MARKERS.len() {
-        out[HIDDEN_MARKER_BIT + k] = TriggerWord {
-            word: hidden_carriers::MARKERS[k],
-            reach: 0,
-        };
-        k += 1;
-    }
     out
-};
+}
 
 /// The built-in detectors the policy switches on, in the order they run.
 pub(crate) fn builtin(policy: &Policy) -> Vec<Arc<dyn Detector>> {
