@@ -565,14 +565,10 @@ impl Guard {
                     .any(|t| t.eq_ignore_ascii_case(&text[f.span]))
         });
         for f in &mut findings {
-            let kind_override = policy
-                .kind_actions
-                .get(&format!("{}.{}", f.category, f.kind))
-                .copied();
-            f.action = match (f.category, kind_override) {
-                (_, Some(a)) => a,
-                (Category::Custom, None) => f.action,
-                (c, None) => policy.action_for_kind(c, &f.kind),
+            f.action = match f.category {
+                // A custom rule's own action stands unless `kind_actions` names its kind.
+                Category::Custom => policy.kind_action(f.category, &f.kind).unwrap_or(f.action),
+                c => policy.action_for_kind(c, &f.kind),
             };
             if f.action == Action::Block && f.score < policy.threshold(f.category) {
                 f.action = Action::Flag;

@@ -40,6 +40,29 @@ impl KeywordHit {
     }
 }
 
+/// The order matches are reported in: by end, then start, then pattern id.
+fn hit_order(hit: &KeywordHit) -> (usize, usize, u32) {
+    (hit.end, hit.start, hit.pattern)
+}
+
+/// Appends `hit` to `out[first..]` in [`hit_order`]. The filter finds matches nearly in
+/// order (an anchor ends at most a keyword's length before its keyword does), so a match
+/// moves back past a few at most; one that would move further is appended as it is, and
+/// the caller sorts what is out of order.
+fn insert_in_order(out: &mut Vec<KeywordHit>, first: usize, hit: KeywordHit) {
+    /// Most matches a new one moves back past.
+    const MAX_MOVE: usize = 32;
+    let mut at = out.len();
+    while at > first && hit_order(&out[at - 1]) > hit_order(&hit) {
+        if out.len() - at == MAX_MOVE {
+            out.push(hit);
+            return;
+        }
+        at -= 1;
+    }
+    out.insert(at, hit);
+}
+
 /// Keyword lists longer than this skip the filter (its bitmaps would let most positions
 /// through) and get aho-corasick's own choice of automaton.
 const MAX_FILTERED: usize = 4096;
@@ -517,7 +540,9 @@ impl KeywordIndex {
                 self.filter_scan_unbounded(filter, hay, offset, out);
             }
         }
-        out[first..].sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+        if !out[first..].is_sorted_by_key(hit_order) {
+            out[first..].sort_unstable_by_key(hit_order);
+        }
         None
     }
 
@@ -557,6 +582,7 @@ impl KeywordIndex {
         out: &mut Vec<KeywordHit>,
         go_on: &mut dyn FnMut(usize, usize) -> bool,
     ) -> bool {
+        let first = out.len();
         let pairs = &filter.pairs;
         let mut state = 0u64;
         let mut prev = PAIR_CLASS[0];
@@ -569,7 +595,11 @@ impl KeywordIndex {
         };
         let mut visit = |end: usize, state: u64| {
             let buckets = PairStage::buckets(state);
-            buckets != 0 && !go_on(end, self.check(filter, hay, end, buckets, offset, out))
+            buckets != 0
+                && !go_on(
+                    end,
+                    self.check(filter, hay, end, buckets, offset, first, out),
+                )
         };
         // Four positions at a time: a bucket left clear in any of them shows in their AND.
         let mut i = 0;
@@ -600,6 +630,7 @@ impl KeywordIndex {
 
     /// Compares the keywords whose anchors may end at `end` (the pair stage left `buckets`
     /// clear there); the number compared.
+    #[allow(clippy::too_many_arguments)] // the scan's state, passed down to its inner step
     fn check(
         &self,
         filter: &AnchorFilter,
@@ -607,6 +638,7 @@ impl KeywordIndex {
         end: usize,
         buckets: u16,
         offset: usize,
+        first: usize,
         out: &mut Vec<KeywordHit>,
     ) -> usize {
         let mut compared = 0;
@@ -625,11 +657,15 @@ impl KeywordIndex {
                 .get(start..end)
                 .is_some_and(|s| s.eq_ignore_ascii_case(kw))
             {
-                out.push(KeywordHit {
-                    pattern,
-                    start: offset + start,
-                    end: offset + end,
-                });
+                insert_in_order(
+                    out,
+                    first,
+                    KeywordHit {
+                        pattern,
+                        start: offset + start,
+                        end: offset + end,
+                    },
+                );
             }
         };
         if buckets & PairStage::ONE_BYTE != 0 {
@@ -800,6 +836,29 @@ mod tests {
                 end: 105
             }]
         );
+    }
+
+    /// Matches found out of order move back into place; one that would move past more than
+    /// `MAX_MOVE` others is appended as it is, which the order check before the sort sees.
+    #[test]
+    fn matches_are_inserted_in_order() {
+        let hit = |end: usize, len: usize| KeywordHit {
+            pattern: 0,
+            start: end - len,
+            end,
+        };
+        let mut out = vec![hit(5, 1)];
+        for h in [hit(9, 4), hit(7, 1), hit(8, 1), hit(8, 3), hit(10, 1)] {
+            insert_in_order(&mut out, 1, h);
+        }
+        assert_eq!(out[0], hit(5, 1), "what lies before `first` stays");
+        assert!(out.is_sorted_by_key(hit_order));
+        assert_eq!(out.len(), 6);
+
+        let mut far = (100..140).map(|end| hit(end, 1)).collect::<Vec<_>>();
+        insert_in_order(&mut far, 0, hit(50, 2));
+        assert_eq!(far.last(), Some(&hit(50, 2)));
+        assert!(!far.is_sorted_by_key(hit_order));
     }
 
     #[test]

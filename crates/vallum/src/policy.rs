@@ -377,20 +377,25 @@ impl Policy {
 
     /// The action for a finding of `category` and `kind`, before thresholds.
     pub fn action_for_kind(&self, category: Category, kind: &str) -> Action {
-        let key_matches = |k: &str| {
-            k.strip_prefix(category.as_str())
-                .and_then(|rest| rest.strip_prefix('.'))
-                == Some(kind)
-        };
-        if let Some((_, a)) = self.kind_actions.iter().find(|(k, _)| key_matches(k)) {
-            return *a;
+        if let Some(a) = self.kind_action(category, kind) {
+            return a;
         }
         if !self.actions.contains_key(&category)
-            && let Some((_, a)) = DEFAULT_KIND_ACTIONS.iter().find(|(k, _)| key_matches(k))
+            && let Some((_, a)) = DEFAULT_KIND_ACTIONS
+                .iter()
+                .find(|(k, _)| kind_key_matches(k, category, kind))
         {
             return *a;
         }
         self.action(category)
+    }
+
+    /// The action `kind_actions` sets for `kind` of `category`, if it names it.
+    pub(crate) fn kind_action(&self, category: Category, kind: &str) -> Option<Action> {
+        self.kind_actions
+            .iter()
+            .find(|(k, _)| kind_key_matches(k, category, kind))
+            .map(|(_, a)| *a)
     }
 
     /// The block threshold of `category`.
@@ -494,4 +499,11 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// Whether a `kind_actions` key (`category.kind`) names `kind` of `category`.
+fn kind_key_matches(key: &str, category: Category, kind: &str) -> bool {
+    key.strip_prefix(category.as_str())
+        .and_then(|rest| rest.strip_prefix('.'))
+        == Some(kind)
 }

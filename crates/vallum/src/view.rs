@@ -369,19 +369,43 @@ fn is_latin_base(c: char) -> bool {
     c.is_ascii_alphabetic() || is_accented_latin(c)
 }
 
+/// The length of the longest ASCII prefix of `bytes`, read eight bytes at a time.
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let high = word & HIGH_BITS;
+        if high != 0 {
+            return i + (high.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + bytes[i..].iter().take_while(|b| b.is_ascii()).count()
+}
+
+/// The non-ASCII characters of `text`, with their byte offsets (ASCII runs are skipped
+/// eight bytes at a time).
+fn non_ascii_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        at += ascii_prefix_len(&text.as_bytes()[at..]);
+        let c = text[at..].chars().next()?;
+        let found = (at, c);
+        at += c.len_utf8();
+        Some(found)
+    })
+}
+
 /// Whether `text` needs any change to become its normalised view.
 fn needs_normalization(text: &str) -> bool {
-    if text.is_ascii() {
-        return false;
-    }
-    text.chars().any(|c| {
-        !c.is_ascii()
-            && (is_invisible(c)
-                || is_combining_mark(c)
-                || is_accented_latin(c)
-                || latin_lookalike(c).is_some()
-                || script_lookalike(c).is_some()
-                || is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes)
+    non_ascii_chars(text).any(|(_, c)| {
+        is_invisible(c)
+            || is_combining_mark(c)
+            || is_accented_latin(c)
+            || latin_lookalike(c).is_some()
+            || script_lookalike(c).is_some()
+            || is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes
     })
 }
 
@@ -408,25 +432,43 @@ pub fn normalize(text: &str) -> TextView<'_> {
     // Units are gathered first: whether look-alike-only words fold depends on the whole
     // text (see `mostly_latin`).
     let mut units: Vec<Unit<'_>> = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
+    let mut at = 0;
+    while at < text.len() {
+        // A run of ASCII characters is one unit, unchanged, except its last character when
+        // a non-ASCII one follows: that may be the base of a cluster.
+        let ascii = ascii_prefix_len(&text.as_bytes()[at..]);
+        let plain = if at + ascii < text.len() {
+            ascii.saturating_sub(1)
+        } else {
+            ascii
+        };
+        if plain > 0 {
+            let orig = Span::new(at, at + plain);
+            units.push(Unit {
+                orig,
+                text: Cow::Borrowed(&text[orig]),
+            });
+            at += plain;
+            continue;
+        }
+        let start = at;
+        let c = text[at..].chars().next().expect("at is a char boundary");
+        at += c.len_utf8();
         if is_invisible(c) {
             continue;
         }
-        let mut end = start + c.len_utf8();
         // A cluster: the base character and the combining marks after it (invisible
         // characters between marks are dropped along the way), counting characters that
         // normalise to a mark (halfwidth `ﾞ` is U+3099): the view must cluster as a second
         // pass over it would.
-        while let Some(&(i, m)) = chars.peek() {
-            if is_combining_mark(m) || (is_invisible(m) && i > start) || decomposes_to_mark(m) {
-                chars.next();
-                end = i + m.len_utf8();
+        for m in text[at..].chars() {
+            if is_combining_mark(m) || is_invisible(m) || decomposes_to_mark(m) {
+                at += m.len_utf8();
             } else {
                 break;
             }
         }
-        units.push(normalize_cluster(text, Span::new(start, end)));
+        units.push(normalize_cluster(text, Span::new(start, at)));
     }
     let folds = word_folds(&units, mostly_latin(&units));
     // Words are runs of letters of the units' texts, as a second pass over the view sees
@@ -435,6 +477,19 @@ pub fn normalize(text: &str) -> TextView<'_> {
     let mut in_word = false;
     let mut buf = String::new();
     for unit in &units {
+        if unit.text.is_ascii() {
+            // ASCII letters never fold: only the word count moves.
+            for &b in unit.text.as_bytes() {
+                if b.is_ascii_alphabetic() {
+                    in_word = true;
+                } else if in_word {
+                    word += 1;
+                    in_word = false;
+                }
+            }
+            builder.replace(unit.orig, &unit.text);
+            continue;
+        }
         let mut folded = false;
         buf.clear();
         let mut chars = unit.text.chars().peekable();
@@ -531,27 +586,40 @@ fn script_fold(c: char, next: Option<char>) -> Option<char> {
 /// alphabetic characters), as `(ASCII letters, Cyrillic/Greek look-alikes that can fold,
 /// other letters)`.
 fn for_each_word(units: &[Unit<'_>], mut f: impl FnMut(usize, usize, usize)) {
-    let (mut ascii, mut lookalike, mut other) = (0, 0, 0);
+    // The current word's letters by kind: ASCII, look-alike, other.
+    let mut counts = [0usize; 3];
+    // One character: `Some(kind)` for a letter, `None` for anything that ends a word.
+    let mut step = |letter: Option<usize>| {
+        if let Some(kind) = letter {
+            counts[kind] += 1;
+        } else {
+            if counts != [0; 3] {
+                f(counts[0], counts[1], counts[2]);
+            }
+            counts = [0; 3];
+        }
+    };
     for unit in units {
+        if unit.text.is_ascii() {
+            for &b in unit.text.as_bytes() {
+                step(b.is_ascii_alphabetic().then_some(0));
+            }
+            continue;
+        }
         let mut chars = unit.text.chars().peekable();
         while let Some(c) = chars.next() {
-            if !c.is_alphabetic() {
-                if ascii + lookalike + other > 0 {
-                    f(ascii, lookalike, other);
-                }
-                (ascii, lookalike, other) = (0, 0, 0);
+            step(if !c.is_alphabetic() {
+                None
             } else if c.is_ascii_alphabetic() {
-                ascii += 1;
+                Some(0)
             } else if script_fold(c, chars.peek().copied()).is_some() {
-                lookalike += 1;
+                Some(1)
             } else {
-                other += 1;
-            }
+                Some(2)
+            });
         }
     }
-    if ascii + lookalike + other > 0 {
-        f(ascii, lookalike, other);
-    }
+    step(None);
 }
 
 /// Whether Latin letters are at least as common as all other letters: then a word made
@@ -623,6 +691,22 @@ mod tests {
         check("ɪɢɴᴏʀᴇ", "ignore");
         check("ⓘⓖⓝⓞⓡⓔ", "ignore");
         check("pаypаl", "paypal");
+    }
+
+    /// ASCII runs are copied whole, but their last letter still takes the marks after it,
+    /// and a word that runs from ASCII into look-alikes folds as one word.
+    #[test]
+    fn ascii_runs_join_their_neighbours() {
+        let text = "The cafe\u{301} opens at nine; please pаypаl me.";
+        check(text, "The cafe opens at nine; please paypal me.");
+        let view = normalize(text);
+        let cafe = view.as_str().find("cafe").unwrap();
+        assert_eq!(
+            &text[view.to_original(Span::new(cafe, cafe + 4))],
+            "cafe\u{301}"
+        );
+        // A Cyrillic word in mostly Latin text keeps its letters unless all are look-alikes.
+        check("see мир and тор", "see мир and top");
     }
 
     #[test]
