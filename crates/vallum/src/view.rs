@@ -399,6 +399,9 @@ fn non_ascii_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
 
 /// Whether `text` needs any change to become its normalised view.
 fn needs_normalization(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
     non_ascii_chars(text).any(|(_, c)| {
         is_invisible(c)
             || is_combining_mark(c)
