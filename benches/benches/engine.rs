@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use vallum::{Guard, Policy};
-use vallum_benches::{dense_chat, prose, source_code};
+use vallum_benches::{dense_chat, european_prose, prose, source_code};
 
 /// The default rule set without the classifier (benchmarked on its own).
 fn rules_guard() -> Guard {
@@ -22,6 +22,7 @@ fn throughput(c: &mut Criterion) {
     let size = 1 << 20;
     let corpora = [
         ("prose", prose(size)),
+        ("european_prose", european_prose(size)),
         ("source_code", source_code(size)),
         ("dense_chat", dense_chat(size)),
     ];
@@ -29,7 +30,7 @@ fn throughput(c: &mut Criterion) {
         // The counts the corpora are built to give: none in prose, many in chat.
         let n = guard.scan_input(text).unwrap().findings.len();
         match *name {
-            "prose" => assert_eq!(n, 0, "prose must be clean"),
+            "prose" | "european_prose" => assert_eq!(n, 0, "{name} must be clean"),
             "dense_chat" => assert!(n > size / 200, "dense chat has only {n} findings"),
             _ => {}
         }

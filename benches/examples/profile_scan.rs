@@ -1,11 +1,11 @@
 //! Scans one corpus a few times, for profilers (`valgrind --tool=callgrind`, `perf`).
-//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|code|chat [MiB] [stream|output]`
+//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|european|code|chat [MiB] [stream|output]`
 //! The lazily built parts are built before the timed scan. By default the corpus is
 //! scanned as input; with `output` as one output scan, and with
 //! `stream` through `Guard::output_stream` in 16-byte chunks.
 
 use vallum::{Guard, Policy};
-use vallum_benches::{dense_chat, prose, source_code};
+use vallum_benches::{dense_chat, european_prose, prose, source_code};
 
 /// The largest char boundary at or below `i`.
 fn floor_boundary(s: &str, i: usize) -> usize {
@@ -25,6 +25,7 @@ fn main() {
     let text = match which.as_str() {
         "code" => source_code(size),
         "chat" => dense_chat(size),
+        "european" => european_prose(size),
         _ => prose(size),
     };
     let built = std::time::Instant::now();

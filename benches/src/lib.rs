@@ -22,6 +22,27 @@ const PROSE: &[&str] = &[
     "Volunteers counted the swallows nesting under the bridge and reported a modest increase.",
 ];
 
+/// Sentences of ordinary French and German prose: every text of this kind needs the
+/// normalised view (its accented letters fold), so it measures the path European text takes.
+const EUROPEAN: &[&str] = &[
+    "Le marché du samedi s'étend jusqu'à la fontaine, où les maraîchers vendent leurs légumes.",
+    "Après la réunion, le comité a décidé de repousser la fête d'été à la première semaine d'août.",
+    "La bibliothèque municipale prête des livres, des disques et même quelques outils de jardinage.",
+    "Chaque hiver, la rivière gèle près du moulin et les enfants y patinent prudemment.",
+    "Le boulanger prépare ses brioches dès cinq heures, avant que la rue ne s'éveille.",
+    "Nous avons visité le musée régional, consacré à l'histoire des vignerons de la vallée.",
+    "Le médecin conseille de marcher une demi-heure par jour, même quand il fait très froid.",
+    "Les élèves ont présenté leurs expériences de chimie devant leurs parents, très fiers.",
+    "Die Bäckerei öffnet um sechs Uhr, und schon um sieben steht die Schlange bis zur Ecke.",
+    "Im Frühling blühen die Obstbäume entlang der Straße, die zum alten Gutshof führt.",
+    "Der Ausschuss prüfte den Entwurf und wünschte sich eine kürzere Einleitung.",
+    "Nach dem Gewitter war der Strand voller Seetang, Treibholz und verlorener Sandalen.",
+    "Die Gemeinde hat beschlossen, entlang der Hauptstraße Bäume zu pflanzen.",
+    "Unsere Großmutter führte ein Heft über die Vögel, die sie im Garten beobachtete.",
+    "Das Orchester probte den letzten Satz zunächst langsam, dann im vorgeschriebenen Tempo.",
+    "Während der Prüfungszeit verlängerte die Bibliothek ihre Öffnungszeiten um zwei Stunden.",
+];
+
 /// Lines of chat text, each with something to find (PII, secrets, injection, exfiltration).
 const DENSE: &[&str] = &[
     "user: hi, my email is jane.doe@example.org and my card is 4111 1111 1111 1111",
@@ -49,6 +70,12 @@ fn fill(lines: &[&str], size: usize, sep: &str) -> String {
     }
     out.truncate(end);
     out
+}
+
+/// About `size` bytes of French and German prose with no findings (accented letters
+/// throughout, so the scan builds the normalised view).
+pub fn european_prose(size: usize) -> String {
+    fill(EUROPEAN, size, " ")
 }
 
 /// About `size` bytes of English prose with no findings.
@@ -121,11 +148,11 @@ pub fn source_code(size: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{CONFIG, DENSE, PROSE, fill};
+    use super::{CONFIG, DENSE, EUROPEAN, PROSE, fill};
 
     #[test]
     fn every_line_of_every_corpus_is_used() {
-        for lines in [PROSE, DENSE, CONFIG] {
+        for lines in [PROSE, EUROPEAN, DENSE, CONFIG] {
             let text = fill(lines, 64 << 10, "\n");
             for line in lines {
                 assert!(text.contains(line), "never emitted: {line}");
@@ -137,6 +164,7 @@ mod tests {
     fn corpora_have_the_requested_size() {
         for make in [
             super::prose,
+            super::european_prose,
             super::dense_chat,
             super::config,
             super::source_code,

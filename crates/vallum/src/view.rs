@@ -124,7 +124,8 @@ impl<'a> TextView<'a> {
     pub fn builder(original: &'a str) -> ViewBuilder<'a> {
         ViewBuilder {
             original,
-            out: String::new(),
+            // A view is about as long as its original: one allocation, not a doubling series.
+            out: String::with_capacity(original.len()),
             segments: Vec::new(),
         }
     }
@@ -370,7 +371,7 @@ fn is_latin_base(c: char) -> bool {
 }
 
 /// The length of the longest ASCII prefix of `bytes`, read eight bytes at a time.
-fn ascii_prefix_len(bytes: &[u8]) -> usize {
+pub(crate) fn ascii_prefix_len(bytes: &[u8]) -> usize {
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
     while let Some(chunk) = bytes.get(i..i + 8) {
@@ -386,7 +387,7 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
 
 /// The non-ASCII characters of `text`, with their byte offsets (ASCII runs are skipped
 /// eight bytes at a time).
-fn non_ascii_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+pub(crate) fn non_ascii_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || {
         at += ascii_prefix_len(&text.as_bytes()[at..]);
@@ -528,6 +529,15 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
             text: Cow::Owned(l.to_string()),
         };
     }
+    if single
+        && cluster.len() == first.len_utf8()
+        && let Some(folded) = accented_latin_fold(first)
+    {
+        return Unit {
+            orig,
+            text: Cow::Borrowed(folded),
+        };
+    }
     let simple = single
         && !is_accented_latin(first)
         && is_nfkc_quick(std::iter::once(first)) == IsNormalized::Yes
@@ -535,37 +545,68 @@ fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
     let normalized: Cow<'_, str> = if simple && !cluster.contains(is_invisible) {
         Cow::Borrowed(cluster)
     } else {
-        let visible: String = cluster.chars().filter(|&c| !is_invisible(c)).collect();
-        let decomposed: String = visible.nfkd().collect();
-        // Marks go from the Latin letter they sit on, whichever character of the
-        // decomposition that is (`℃` + U+0301 is `°C` + U+0301), and from a look-alike
-        // that folds to Latin below (`ɟ` + U+0301): else a second pass would strip them
-        // (the view must be idempotent).
-        let mut on_latin = false;
-        let stripped: String = decomposed
-            .chars()
-            .filter(|&m| {
-                if is_combining_mark(m) {
-                    return !on_latin;
-                }
-                on_latin = is_latin_base(m) || latin_lookalike(m).is_some();
-                true
-            })
-            .collect();
-        let mut composed: String = stripped.nfc().collect();
-        // NFKC can yield a Latin look-alike (e.g. from a styled letter): fold it too.
-        if composed.chars().any(|c| latin_lookalike(c).is_some()) {
-            composed = composed
-                .chars()
-                .map(|c| latin_lookalike(c).unwrap_or(c))
-                .collect();
-        }
-        Cow::Owned(composed)
+        Cow::Owned(fold_cluster(cluster))
     };
     Unit {
         orig,
         text: normalized,
     }
+}
+
+/// The view of one cluster: invisible characters dropped, compatibility forms folded
+/// (NFKC), the marks on Latin letters stripped and Latin look-alikes folded.
+fn fold_cluster(cluster: &str) -> String {
+    let visible: String = cluster.chars().filter(|&c| !is_invisible(c)).collect();
+    let decomposed: String = visible.nfkd().collect();
+    // Marks go from the Latin letter they sit on, whichever character of the
+    // decomposition that is (`℃` + U+0301 is `°C` + U+0301), and from a look-alike
+    // that folds to Latin below (`ɟ` + U+0301): else a second pass would strip them
+    // (the view must be idempotent).
+    let mut on_latin = false;
+    let stripped: String = decomposed
+        .chars()
+        .filter(|&m| {
+            if is_combining_mark(m) {
+                return !on_latin;
+            }
+            on_latin = is_latin_base(m) || latin_lookalike(m).is_some();
+            true
+        })
+        .collect();
+    let mut composed: String = stripped.nfc().collect();
+    // NFKC can yield a Latin look-alike (e.g. from a styled letter): fold it too.
+    if composed.chars().any(|c| latin_lookalike(c).is_some()) {
+        composed = composed
+            .chars()
+            .map(|c| latin_lookalike(c).unwrap_or(c))
+            .collect();
+    }
+    composed
+}
+
+/// What an accented Latin letter standing alone becomes in the view (`é` → `e`), from a
+/// table built once by [`fold_cluster`] itself: European text has such a letter every few
+/// words, and each would otherwise be decomposed, stripped and recomposed anew.
+fn accented_latin_fold(c: char) -> Option<&'static str> {
+    const RANGES: [(char, char); 2] = [('\u{00C0}', '\u{024F}'), ('\u{1E00}', '\u{1EFF}')];
+    static TABLE: std::sync::LazyLock<Vec<Box<str>>> = std::sync::LazyLock::new(|| {
+        RANGES
+            .iter()
+            .flat_map(|&(lo, hi)| lo..=hi)
+            .map(|c| fold_cluster(c.encode_utf8(&mut [0; 4])).into())
+            .collect()
+    });
+    if !is_accented_latin(c) {
+        return None;
+    }
+    let mut index = 0;
+    for (lo, hi) in RANGES {
+        if (lo..=hi).contains(&c) {
+            return Some(&TABLE[index + (c as usize - lo as usize)]);
+        }
+        index += hi as usize - lo as usize + 1;
+    }
+    None
 }
 
 /// Whether `c` is not a combining mark but its compatibility decomposition starts with one.

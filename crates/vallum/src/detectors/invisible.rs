@@ -580,7 +580,7 @@ impl Detector for InvisibleText {
         let mut i = 0;
         while i < bytes.len() {
             if bytes[i] < 0x80 {
-                i += 1;
+                i += crate::view::ascii_prefix_len(&bytes[i..]);
                 continue;
             }
             let c = next_char(pass.text(), i).unwrap_or(' ');
