@@ -466,7 +466,7 @@ pub fn normalize(text: &str) -> TextView<'_> {
         // normalise to a mark (halfwidth `ﾞ` is U+3099): the view must cluster as a second
         // pass over it would.
         for m in text[at..].chars() {
-            if is_combining_mark(m) || is_invisible(m) || decomposes_to_mark(m) {
+            if !m.is_ascii() && (is_combining_mark(m) || is_invisible(m) || decomposes_to_mark(m)) {
                 at += m.len_utf8();
             } else {
                 break;
@@ -520,6 +520,13 @@ pub fn normalize(text: &str) -> TextView<'_> {
 
 fn normalize_cluster(text: &str, orig: Span) -> Unit<'_> {
     let cluster = &text[orig];
+    if cluster.len() == 1 {
+        // One ASCII character (the last of a run, before a non-ASCII one): unchanged.
+        return Unit {
+            orig,
+            text: Cow::Borrowed(cluster),
+        };
+    }
     let mut chars = cluster.chars().filter(|&c| !is_invisible(c));
     let first = chars.next().unwrap_or(' ');
     let single = chars.next().is_none();
