@@ -231,15 +231,14 @@ pub(crate) fn combine_injection_scores(text: &str, findings: &mut Vec<Finding>, 
         .copied()
         .filter(|&i| !drop[i] && is_phrase_rule(&findings[i]))
         .collect();
-    let markers = discussion_markers(
-        text,
-        phrases
-            .iter()
-            .map(|&i| discussion_window(text, findings[i].span)),
-    );
+    let windows: Vec<Span> = phrases
+        .iter()
+        .map(|&i| discussion_window(text, findings[i].span))
+        .collect();
+    let markers = discussion_markers(text, windows.iter().copied());
     let mut capped = vec![false; findings.len()];
-    for &i in &phrases {
-        if discussed(&markers, discussion_window(text, findings[i].span)) {
+    for (&i, &window) in phrases.iter().zip(&windows) {
+        if discussed(&markers, window) {
             capped[i] = true;
             findings[i].score = findings[i].score.min(cap);
         }
