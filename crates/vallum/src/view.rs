@@ -363,7 +363,16 @@ fn script_lookalike(c: char) -> Option<char> {
 /// Latin letters that carry diacritics (Latin-1 Supplement, Extended-A and -B, Extended
 /// Additional): the view folds them to their base letter.
 fn is_accented_latin(c: char) -> bool {
-    matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}') && c != '×' && c != '÷'
+    is_latin_letter_block(c) && c != '×' && c != '÷'
+}
+
+/// Latin-1 letters, Latin Extended-A and -B, and Latin Extended Additional.
+const LATIN_LETTER_BLOCKS: [(char, char); 2] = [('\u{00C0}', '\u{024F}'), ('\u{1E00}', '\u{1EFF}')];
+
+fn is_latin_letter_block(c: char) -> bool {
+    LATIN_LETTER_BLOCKS
+        .iter()
+        .any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 fn is_latin_base(c: char) -> bool {
@@ -436,6 +445,8 @@ pub fn normalize(text: &str) -> TextView<'_> {
     // Units are gathered first: whether look-alike-only words fold depends on the whole
     // text (see `mostly_latin`).
     let mut units: Vec<Unit<'_>> = Vec::new();
+    // Whether a unit holds a Cyrillic or Greek look-alike: only those fold by word.
+    let mut lookalikes = false;
     let mut at = 0;
     while at < text.len() {
         // A run of ASCII characters is one unit, unchanged, except its last character when
@@ -472,7 +483,17 @@ pub fn normalize(text: &str) -> TextView<'_> {
                 break;
             }
         }
-        units.push(normalize_cluster(text, Span::new(start, at)));
+        let unit = normalize_cluster(text, Span::new(start, at));
+        lookalikes |= unit.text.chars().any(|c| script_lookalike(c).is_some());
+        units.push(unit);
+    }
+    if !lookalikes {
+        // Nothing folds by word (accented Latin text, code with a stray `é`): the word
+        // passes below would only count words.
+        for unit in &units {
+            builder.replace(unit.orig, &unit.text);
+        }
+        return builder.finish();
     }
     let folds = word_folds(&units, mostly_latin(&units));
     // Words are runs of letters of the units' texts, as a second pass over the view sees
@@ -595,9 +616,8 @@ fn fold_cluster(cluster: &str) -> String {
 /// table built once by [`fold_cluster`] itself: European text has such a letter every few
 /// words, and each would otherwise be decomposed, stripped and recomposed anew.
 fn accented_latin_fold(c: char) -> Option<&'static str> {
-    const RANGES: [(char, char); 2] = [('\u{00C0}', '\u{024F}'), ('\u{1E00}', '\u{1EFF}')];
     static TABLE: std::sync::LazyLock<Vec<Box<str>>> = std::sync::LazyLock::new(|| {
-        RANGES
+        LATIN_LETTER_BLOCKS
             .iter()
             .flat_map(|&(lo, hi)| lo..=hi)
             .map(|c| fold_cluster(c.encode_utf8(&mut [0; 4])).into())
@@ -607,7 +627,7 @@ fn accented_latin_fold(c: char) -> Option<&'static str> {
         return None;
     }
     let mut index = 0;
-    for (lo, hi) in RANGES {
+    for (lo, hi) in LATIN_LETTER_BLOCKS {
         if (lo..=hi).contains(&c) {
             return Some(&TABLE[index + (c as usize - lo as usize)]);
         }
@@ -618,7 +638,10 @@ fn accented_latin_fold(c: char) -> Option<&'static str> {
 
 /// Whether `c` is not a combining mark but its compatibility decomposition starts with one.
 fn decomposes_to_mark(c: char) -> bool {
+    // A Latin letter decomposes to its base letter first (the common case, checked
+    // without the normalisation tables).
     !c.is_ascii()
+        && !is_latin_letter_block(c)
         && is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes
         && !is_combining_mark(c)
         && c.nfkd().next().is_some_and(is_combining_mark)
@@ -742,6 +765,23 @@ mod tests {
         check("ɪɢɴᴏʀᴇ", "ignore");
         check("ⓘⓖⓝⓞⓡⓔ", "ignore");
         check("pаypаl", "paypal");
+    }
+
+    /// `decomposes_to_mark` answers for the Latin letter blocks without the tables: no
+    /// letter there decomposes to a leading mark, which the tables confirm letter by letter.
+    #[test]
+    fn latin_letters_do_not_decompose_to_marks() {
+        for &(lo, hi) in &LATIN_LETTER_BLOCKS {
+            for c in lo..=hi {
+                let by_tables = is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes
+                    && !is_combining_mark(c)
+                    && c.nfkd().next().is_some_and(is_combining_mark);
+                assert!(!by_tables, "{c:?}");
+                assert!(!decomposes_to_mark(c), "{c:?}");
+            }
+        }
+        // Outside the blocks the tables still answer: halfwidth katakana's voiced mark.
+        assert!(decomposes_to_mark('\u{FF9E}'));
     }
 
     /// ASCII runs are copied whole, but their last letter still takes the marks after it,

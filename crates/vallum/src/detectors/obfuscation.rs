@@ -106,17 +106,26 @@ fn spaced_lines(text: &str) -> Vec<(usize, usize)> {
         }
     } else {
         // Letter, separator, letter, separator, letter, by characters.
+        let b = text.as_bytes();
         let mut run = 0usize;
         let mut prev_sep = true;
         let mut prev_letter = false;
-        for (i, c) in text.char_indices() {
-            if is_sep(c) {
+        let mut i = 0;
+        while i < b.len() {
+            let (sep, alnum, len) = if b[i].is_ascii() {
+                let class = ASCII_CLASS[usize::from(b[i])];
+                (class == SEP, class == ALNUM, 1)
+            } else {
+                let c = text[i..].chars().next().expect("i is a char boundary");
+                (is_sep(c), c.is_alphanumeric(), c.len_utf8())
+            };
+            if sep {
                 if !prev_letter {
                     run = 0;
                 }
                 prev_sep = true;
                 prev_letter = false;
-            } else if c.is_alphanumeric() && prev_sep {
+            } else if alnum && prev_sep {
                 run += 1;
                 prev_sep = false;
                 prev_letter = true;
@@ -127,6 +136,14 @@ fn spaced_lines(text: &str) -> Vec<(usize, usize)> {
                 run = 0;
                 prev_sep = false;
                 prev_letter = false;
+            }
+            i += len;
+            if !prev_sep && !prev_letter {
+                // Inside a word: ASCII bytes other than separators leave the state as it
+                // is, so they are skipped without the character decoding above.
+                while i < b.len() && b[i].is_ascii() && ASCII_CLASS[usize::from(b[i])] != SEP {
+                    i += 1;
+                }
             }
         }
     }
@@ -572,6 +589,17 @@ mod tests {
         let lines = flipped_lines(text);
         let found: Vec<&str> = lines.iter().map(|&(s, e)| &text[s..e]).collect();
         assert_eq!(found, ["café ǝɹouƃᴉ", "llɐ ǝɹouƃᴉ"]);
+    }
+
+    /// Text with non-ASCII characters takes the character path: single letters and
+    /// separators of any script, with ASCII words skipped whole.
+    #[test]
+    fn spaced_letters_in_non_ascii_text() {
+        let text =
+            "café au lait\nи г н о р и р у й\nplain é words\ni•g•n•o•r•e now\nab c d e\nxy é z";
+        let lines = spaced_lines(text);
+        let found: Vec<&str> = lines.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(found, ["и г н о р и р у й", "i•g•n•o•r•e now", "ab c d e"]);
     }
 
     #[test]
