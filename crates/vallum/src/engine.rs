@@ -317,8 +317,12 @@ pub(crate) struct CompileError {
 
 #[derive(Debug)]
 struct Scratch {
+    /// Windows of keyword-gated rules, `(rule, start, end)`, in the order the hits came.
     windows: Vec<(u32, usize, usize)>,
-    /// Per rule, the index in `windows` of its latest window (`u32::MAX`: none yet).
+    /// The same windows grouped by rule.
+    grouped: Vec<(u32, usize, usize)>,
+    /// Per rule, the index in `windows` of its latest window (`u32::MAX`: none yet); then
+    /// where its group starts in `grouped`.
     latest: Vec<u32>,
     digit_windows: Vec<(usize, usize)>,
     patset: PatternSet,
@@ -626,6 +630,7 @@ impl Engine {
         let rule_count = rules.len();
         let scratch: ScratchPool = Pool::new(Box::new(move || Scratch {
             windows: Vec::new(),
+            grouped: Vec::new(),
             latest: vec![u32::MAX; rule_count],
             digit_windows: Vec::new(),
             patset: PatternSet::new(patterns.max(1)),
@@ -855,16 +860,14 @@ impl Engine {
         }
 
         if !scratch.windows.is_empty() {
-            scratch.windows.sort_unstable();
+            group_by_rule(&scratch.windows, &mut scratch.latest, &mut scratch.grouped);
+            let windows = &scratch.grouped;
             let mut i = 0;
-            while i < scratch.windows.len() {
-                let (rule, start, mut end) = scratch.windows[i];
+            while i < windows.len() {
+                let (rule, start, mut end) = windows[i];
                 i += 1;
-                while i < scratch.windows.len()
-                    && scratch.windows[i].0 == rule
-                    && scratch.windows[i].1 <= end
-                {
-                    end = end.max(scratch.windows[i].2);
+                while i < windows.len() && windows[i].0 == rule && windows[i].1 <= end {
+                    end = end.max(windows[i].2);
                     i += 1;
                 }
                 self.run_rule(rule, hay, start..end, emit);
@@ -1087,6 +1090,39 @@ impl Engine {
     }
 }
 
+/// `windows` sorted by rule, then start, into `grouped`: a counting sort by rule (`starts`
+/// holds one entry per rule and is overwritten), which keeps each rule's windows in the
+/// order they came. Keyword hits come in order, so a rule's windows do too; a full sort
+/// is the fallback should they not.
+fn group_by_rule(
+    windows: &[(u32, usize, usize)],
+    starts: &mut [u32],
+    grouped: &mut Vec<(u32, usize, usize)>,
+) {
+    grouped.clear();
+    grouped.extend_from_slice(windows);
+    if u32::try_from(windows.len()).is_err() {
+        grouped.sort_unstable();
+        return;
+    }
+    starts.fill(0);
+    for w in windows {
+        starts[w.0 as usize] += 1;
+    }
+    let mut next = 0u32;
+    for slot in starts.iter_mut() {
+        (*slot, next) = (next, next + *slot);
+    }
+    for &w in windows {
+        let slot = &mut starts[w.0 as usize];
+        grouped[*slot as usize] = w;
+        *slot += 1;
+    }
+    if !grouped.is_sorted() {
+        grouped.sort_unstable();
+    }
+}
+
 /// A confirmed match of one rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Hit {
@@ -1146,5 +1182,26 @@ mod tests {
         assert_eq!(ascii_shorthands(r"[\d\-]"), r"[0-9\-]");
         assert_eq!(ascii_shorthands(r"\\b"), r"\\b");
         assert_eq!(ascii_shorthands(r"[]\d]"), r"[]0-9]");
+    }
+
+    #[test]
+    fn windows_group_by_rule_in_order() {
+        let windows = [
+            (2, 0, 9),
+            (0, 1, 5),
+            (2, 10, 20),
+            (1, 3, 4),
+            (0, 8, 12),
+            (2, 30, 31),
+        ];
+        let (mut starts, mut grouped) = (vec![u32::MAX; 3], Vec::new());
+        group_by_rule(&windows, &mut starts, &mut grouped);
+        let mut sorted = windows.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(grouped, sorted);
+        // A rule whose windows came out of order is still sorted.
+        let windows = [(1, 50, 60), (0, 5, 6), (1, 10, 20)];
+        group_by_rule(&windows, &mut starts, &mut grouped);
+        assert_eq!(grouped, [(0, 5, 6), (1, 10, 20), (1, 50, 60)]);
     }
 }

@@ -77,21 +77,33 @@ const WORDS: &[&str] = &[
 /// (`${X}`, `{{x}}`, `<YOUR_KEY>`), runs of `x`/`*`/`0`, or words such as "example",
 /// "your", "dummy", "placeholder", "changeme", "redacted".
 pub fn is_placeholder(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    if lower.contains("${")
-        || lower.contains("{{")
-        || lower.contains('<')
-        || lower.contains("%s")
-        || lower.starts_with('$')
+    static WORD_SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(WORDS)
+                .expect("the placeholder words build")
+        });
+    if value.contains("${")
+        || value.contains("{{")
+        || value.contains('<')
+        || value.contains("%s")
+        || value.contains("%S")
+        || value.starts_with('$')
+        || WORD_SEARCH.is_match(value)
     {
         return true;
     }
-    if WORDS.iter().any(|w| lower.contains(w)) {
-        return true;
+    // A value made of one repeated character (after its prefix) is not a credential:
+    // most of its letters and digits (ASCII case ignored) repeat the one before.
+    let (mut len, mut repeats, mut prev) = (0usize, 0usize, None);
+    for b in value.bytes().filter(u8::is_ascii_alphanumeric) {
+        let b = b.to_ascii_lowercase();
+        repeats += usize::from(prev == Some(b));
+        prev = Some(b);
+        len += 1;
     }
-    // A value made of one repeated character (after its prefix) is not a credential.
-    let tail: Vec<u8> = lower.bytes().filter(u8::is_ascii_alphanumeric).collect();
-    tail.len() >= 8 && tail.windows(2).filter(|w| w[0] == w[1]).count() * 10 >= tail.len() * 8
+    len >= 8 && repeats * 10 >= len * 8
 }
 
 #[cfg(test)]
@@ -124,6 +136,9 @@ mod tests {
             "your-api-key",
             "changeme",
             "sk-aaaaaaaaaaaaaaaaaaaaaaaa",
+            "sk-AaAaAaAaAaAaAaAaAaAa",
+            "EXAMPLE-token-9f8e7d",
+            "printf %S",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
