@@ -273,9 +273,9 @@ const PAIR_CLASSES: usize = 64;
 
 /// The filter's first stage, a shift-or over byte pairs in the manner of Hyperscan's FDR.
 ///
-/// Keywords are spread over 16 buckets. For a keyword's four-byte anchor `abcd`, the entry
+/// Keywords are spread over 21 buckets. For a keyword's four-byte anchor `abcd`, the entry
 /// of the pair `ab` clears the keyword's bucket bit in lane 0 of its mask, `bc` in lane 1,
-/// `cd` in lane 2 (lanes are 16 bits). The scan shifts a state left by a lane per byte and
+/// `cd` in lane 2 (lanes are 21 bits, so three fill a `u64`). The scan shifts a state left by a lane per byte and
 /// ors in the mask of the pair that ends there, so lane 2 of the state holds, per bucket,
 /// a clear bit when the last three pairs fit the bucket's anchors: the position may end an
 /// anchor. Shorter keywords use buckets of their own, with the lanes before their first
@@ -287,8 +287,13 @@ struct PairStage {
     masks: Box<[u64; PAIR_CLASSES * PAIR_CLASSES]>,
 }
 
-/// Buckets 0-11 hold keywords of four bytes or more, 12-13 of three, 14 of two, 15 of one.
-const QUAD_BUCKETS: u64 = 12;
+/// Bits of a lane: one per bucket.
+const LANE: u32 = 21;
+
+/// Buckets 0-16 hold keywords of four bytes or more, 17-18 of three, 19 of two, 20 of one.
+/// The more buckets the anchors of four bytes are spread over, the fewer anchors each
+/// bucket's lanes let through, and the fewer positions of ordinary text pass the stage.
+const QUAD_BUCKETS: u64 = 17;
 
 impl PairStage {
     fn build(patterns: &[Box<[u8]>]) -> PairStage {
@@ -302,7 +307,7 @@ impl PairStage {
         // any byte; a lane clear for every pair is cleared once).
         let mut all_clear = 0u64;
         let mut clear = |lane: u32, bucket: u64, x: Option<u8>, y: Option<u8>| {
-            let bit = 1u64 << (16 * lane + u32::try_from(bucket).expect("16 buckets"));
+            let bit = 1u64 << (LANE * lane + u32::try_from(bucket).expect("21 buckets"));
             let firsts = x.map_or(0..PAIR_CLASSES, |x| class(x)..class(x) + 1);
             match y {
                 Some(y) => {
@@ -340,17 +345,17 @@ impl PairStage {
         for kw in patterns {
             match kw.len() {
                 1 => {
-                    clear(0, 15, None, None);
-                    clear(1, 15, None, None);
-                    clear(2, 15, None, Some(kw[0]));
+                    clear(0, 20, None, None);
+                    clear(1, 20, None, None);
+                    clear(2, 20, None, Some(kw[0]));
                 }
                 2 => {
-                    clear(0, 14, None, None);
-                    clear(1, 14, None, Some(kw[0]));
-                    clear(2, 14, Some(kw[0]), Some(kw[1]));
+                    clear(0, 19, None, None);
+                    clear(1, 19, None, Some(kw[0]));
+                    clear(2, 19, Some(kw[0]), Some(kw[1]));
                 }
                 3 => {
-                    let bucket = 12 + u64::from(kw[0] & 1);
+                    let bucket = QUAD_BUCKETS + u64::from(kw[0] & 1);
                     clear(0, bucket, None, None);
                     clear(1, bucket, Some(kw[0]), Some(kw[1]));
                     clear(2, bucket, Some(kw[1]), Some(kw[2]));
@@ -362,17 +367,18 @@ impl PairStage {
     }
 
     /// Bucket bits of keywords of four bytes or more.
-    const FOUR_BYTES: u16 = (1 << QUAD_BUCKETS) - 1;
+    const FOUR_BYTES: u32 = (1 << QUAD_BUCKETS) - 1;
     /// Bucket bits of three-byte keywords.
-    const THREE_BYTES: u16 = 0b11 << 12;
+    const THREE_BYTES: u32 = 0b11 << QUAD_BUCKETS;
     /// Bucket bit of two-byte keywords.
-    const TWO_BYTES: u16 = 1 << 14;
+    const TWO_BYTES: u32 = 1 << 19;
     /// Bucket bit of one-byte keywords.
-    const ONE_BYTE: u16 = 1 << 15;
+    const ONE_BYTE: u32 = 1 << 20;
 
     /// The buckets a state (or the AND of several) leaves clear in lane 2, as set bits.
-    fn buckets(state: u64) -> u16 {
-        !(state >> 32) as u16
+    fn buckets(state: u64) -> u32 {
+        // Lane 2 is the state's bits 42 to 62 (bit 63 is what a shift left behind).
+        !(state >> (2 * LANE)) as u32 & ((1 << LANE) - 1)
     }
 }
 
@@ -589,7 +595,7 @@ impl KeywordIndex {
         let mut step = |b: u8| {
             let c = PAIR_CLASS[usize::from(b)];
             let pair = (usize::from(prev) | (usize::from(c) << 6)) % (PAIR_CLASSES * PAIR_CLASSES);
-            state = (state << 16) | pairs.masks[pair];
+            state = (state << LANE) | pairs.masks[pair];
             prev = c;
             state
         };
@@ -636,7 +642,7 @@ impl KeywordIndex {
         filter: &AnchorFilter,
         hay: &[u8],
         end: usize,
-        buckets: u16,
+        buckets: u32,
         offset: usize,
         first: usize,
         out: &mut Vec<KeywordHit>,
