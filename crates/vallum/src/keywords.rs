@@ -608,14 +608,13 @@ impl KeywordIndex {
                 )
         };
         // Four positions at a time: a bucket left clear in any of them shows in their AND.
+        let mut chunks = hay.chunks_exact(4);
         let mut i = 0;
-        while i + 4 <= hay.len() {
-            let states = [
-                step(hay[i]),
-                step(hay[i + 1]),
-                step(hay[i + 2]),
-                step(hay[i + 3]),
-            ];
+        for chunk in &mut chunks {
+            let &[a, b, c, d] = chunk else {
+                unreachable!("chunks of four bytes")
+            };
+            let states = [step(a), step(b), step(c), step(d)];
             if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0 {
                 for (k, &state) in states.iter().enumerate() {
                     if PairStage::buckets(state) != 0 && visit(i + k, state) {
