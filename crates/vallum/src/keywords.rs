@@ -611,10 +611,10 @@ impl KeywordIndex {
         let mut chunks = hay.chunks_exact(4);
         let mut i = 0;
         for chunk in &mut chunks {
-            let &[a, b, c, d] = chunk else {
+            let &[b0, b1, b2, b3] = chunk else {
                 unreachable!("chunks of four bytes")
             };
-            let states = [step(a), step(b), step(c), step(d)];
+            let states = [step(b0), step(b1), step(b2), step(b3)];
             if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0 {
                 for (k, &state) in states.iter().enumerate() {
                     if PairStage::buckets(state) != 0 && visit(i + k, state) {
