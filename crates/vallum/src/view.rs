@@ -173,7 +173,9 @@ impl<'a> ViewBuilder<'a> {
         if replacement.is_empty() {
             return;
         }
-        if replacement == &self.original[orig] {
+        let original = &self.original[orig];
+        // The same slice (a unit of the original passed through) needs no comparison.
+        if std::ptr::eq(replacement, original) || replacement == original {
             self.copy(orig);
             return;
         }
@@ -185,6 +187,11 @@ impl<'a> ViewBuilder<'a> {
             verbatim: false,
         });
         self.out.push_str(replacement);
+    }
+
+    /// Room for `pieces` more pieces.
+    pub(crate) fn reserve(&mut self, pieces: usize) {
+        self.segments.reserve(pieces);
     }
 
     /// The view built so far.
@@ -487,6 +494,9 @@ pub fn normalize(text: &str) -> TextView<'_> {
         lookalikes |= unit.text.chars().any(|c| script_lookalike(c).is_some());
         units.push(unit);
     }
+    // Most units are separate pieces of the view (a run of ASCII between two accented
+    // letters, each letter); the offset map is sized for them at once.
+    builder.reserve(units.len());
     if !lookalikes {
         // Nothing folds by word (accented Latin text, code with a stray `é`): the word
         // passes below would only count words.
