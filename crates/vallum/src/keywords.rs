@@ -275,10 +275,10 @@ const PAIR_CLASSES: usize = 64;
 ///
 /// Keywords are spread over 21 buckets. For a keyword's four-byte anchor `abcd`, the entry
 /// of the pair `ab` clears the keyword's bucket bit in lane 0 of its mask, `bc` in lane 1,
-/// `cd` in lane 2 (lanes are 21 bits, so three fill a `u64`). The scan shifts a state left by a lane per byte and
-/// ors in the mask of the pair that ends there, so lane 2 of the state holds, per bucket,
-/// a clear bit when the last three pairs fit the bucket's anchors: the position may end an
-/// anchor. Shorter keywords use buckets of their own, with the lanes before their first
+/// `cd` in lane 2 (lanes are 21 bits, so three fill a `u64`). The scan shifts a state left
+/// by a lane per byte and ors in the mask of the pair that ends there, so lane 2 of the
+/// state holds, per bucket, a clear bit when the last three pairs fit the bucket's anchors:
+/// the position may end an anchor. Shorter keywords use buckets of their own, with the lanes before their first
 /// pair clear for every pair. One table read and two operations a byte, with no chain of
 /// dependent loads; clear bits are rare in ordinary text, and only then do the anchor
 /// tables run.
@@ -289,11 +289,19 @@ struct PairStage {
 
 /// Bits of a lane: one per bucket.
 const LANE: u32 = 21;
+const _: () = assert!(
+    ONE_BYTE_BUCKET + 1 == LANE as u64,
+    "the buckets fill a lane"
+);
 
 /// Buckets 0-16 hold keywords of four bytes or more, 17-18 of three, 19 of two, 20 of one.
 /// The more buckets the anchors of four bytes are spread over, the fewer anchors each
 /// bucket's lanes let through, and the fewer positions of ordinary text pass the stage.
 const QUAD_BUCKETS: u64 = 17;
+/// The bucket of two-byte keywords (after the two of three-byte ones).
+const TWO_BYTE_BUCKET: u64 = QUAD_BUCKETS + 2;
+/// The bucket of one-byte keywords, the lane's last.
+const ONE_BYTE_BUCKET: u64 = QUAD_BUCKETS + 3;
 
 impl PairStage {
     fn build(patterns: &[Box<[u8]>]) -> PairStage {
@@ -345,14 +353,14 @@ impl PairStage {
         for kw in patterns {
             match kw.len() {
                 1 => {
-                    clear(0, 20, None, None);
-                    clear(1, 20, None, None);
-                    clear(2, 20, None, Some(kw[0]));
+                    clear(0, ONE_BYTE_BUCKET, None, None);
+                    clear(1, ONE_BYTE_BUCKET, None, None);
+                    clear(2, ONE_BYTE_BUCKET, None, Some(kw[0]));
                 }
                 2 => {
-                    clear(0, 19, None, None);
-                    clear(1, 19, None, Some(kw[0]));
-                    clear(2, 19, Some(kw[0]), Some(kw[1]));
+                    clear(0, TWO_BYTE_BUCKET, None, None);
+                    clear(1, TWO_BYTE_BUCKET, None, Some(kw[0]));
+                    clear(2, TWO_BYTE_BUCKET, Some(kw[0]), Some(kw[1]));
                 }
                 3 => {
                     let bucket = QUAD_BUCKETS + u64::from(kw[0] & 1);
@@ -371,9 +379,9 @@ impl PairStage {
     /// Bucket bits of three-byte keywords.
     const THREE_BYTES: u32 = 0b11 << QUAD_BUCKETS;
     /// Bucket bit of two-byte keywords.
-    const TWO_BYTES: u32 = 1 << 19;
+    const TWO_BYTES: u32 = 1 << TWO_BYTE_BUCKET;
     /// Bucket bit of one-byte keywords.
-    const ONE_BYTE: u32 = 1 << 20;
+    const ONE_BYTE: u32 = 1 << ONE_BYTE_BUCKET;
 
     /// The buckets a state (or the AND of several) leaves clear in lane 2, as set bits.
     fn buckets(state: u64) -> u32 {
