@@ -268,6 +268,17 @@ const PAIR_CLASS: [u8; 256] = {
     t
 };
 
+/// [`PAIR_CLASS`] shifted to the high half of a pair's index.
+const PAIR_CLASS_HIGH: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (PAIR_CLASS[b] as u16) << 6;
+        b += 1;
+    }
+    t
+};
+
 /// Byte classes, so a pair of classes indexes a table of 4,096.
 const PAIR_CLASSES: usize = 64;
 
@@ -569,7 +580,7 @@ impl KeywordIndex {
         out: &mut Vec<KeywordHit>,
     ) -> bool {
         let mut work = 0usize;
-        self.scan_positions(filter, hay, offset, out, &mut |i, done| {
+        self.scan_positions(filter, hay, offset, out, |i, done| {
             work += done;
             work <= i / FILTER_RATIO + FILTER_SLACK
         })
@@ -582,7 +593,7 @@ impl KeywordIndex {
         offset: usize,
         out: &mut Vec<KeywordHit>,
     ) {
-        self.scan_positions(filter, hay, offset, out, &mut |_, _| true);
+        self.scan_positions(filter, hay, offset, out, |_, _| true);
     }
 
     /// Reads every position of `hay`; at each one the bitmaps let through, compares the
@@ -594,17 +605,19 @@ impl KeywordIndex {
         hay: &[u8],
         offset: usize,
         out: &mut Vec<KeywordHit>,
-        go_on: &mut dyn FnMut(usize, usize) -> bool,
+        mut go_on: impl FnMut(usize, usize) -> bool,
     ) -> bool {
         let first = out.len();
-        let pairs = &filter.pairs;
+        let masks = &*filter.pairs.masks;
+        // The pair ending at a byte indexes `masks` by the previous byte's class and this
+        // byte's class shifted (both read from tables, so a byte costs two loads and an or).
+        let mut prev = usize::from(PAIR_CLASS[0]);
         let mut state = 0u64;
-        let mut prev = PAIR_CLASS[0];
         let mut step = |b: u8| {
-            let c = PAIR_CLASS[usize::from(b)];
-            let pair = (usize::from(prev) | (usize::from(c) << 6)) % (PAIR_CLASSES * PAIR_CLASSES);
-            state = (state << LANE) | pairs.masks[pair];
-            prev = c;
+            let b = usize::from(b);
+            let pair = (prev | usize::from(PAIR_CLASS_HIGH[b])) % (PAIR_CLASSES * PAIR_CLASSES);
+            prev = usize::from(PAIR_CLASS[b]);
+            state = (state << LANE) | masks[pair];
             state
         };
         let mut visit = |end: usize, state: u64| {
@@ -625,7 +638,7 @@ impl KeywordIndex {
             let states = [step(b0), step(b1), step(b2), step(b3)];
             if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0 {
                 for (k, &state) in states.iter().enumerate() {
-                    if PairStage::buckets(state) != 0 && visit(i + k, state) {
+                    if visit(i + k, state) {
                         return false;
                     }
                 }
@@ -642,7 +655,9 @@ impl KeywordIndex {
     }
 
     /// Compares the keywords whose anchors may end at `end` (the pair stage left `buckets`
-    /// clear there); the number compared.
+    /// clear there); the number compared. Anchors of four bytes come first: they are most
+    /// of what ordinary text lets through.
+    #[inline(never)]
     #[allow(clippy::too_many_arguments)] // the scan's state, passed down to its inner step
     fn check(
         &self,
@@ -655,31 +670,43 @@ impl KeywordIndex {
         out: &mut Vec<KeywordHit>,
     ) -> usize {
         let mut compared = 0;
-        let mut try_one = |pattern: u32, start: usize| {
-            compared += 1;
-            let (head, mask) = filter.heads[pattern as usize];
-            if let Some(eight) = hay.get(start..start + 8) {
-                let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) | FOLD8;
-                if x & mask != head {
-                    return;
+        if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
+            let word = word_at(hay, end - 3);
+            let key = quad_key(word);
+            if filter.quads.hit(key) {
+                for a in filter.quads.anchored(key) {
+                    if a.word == word
+                        && let Some(start) = (end - 3).checked_sub(a.offset as usize)
+                    {
+                        compared += 1;
+                        self.compare(filter, hay, a.pattern, start, offset, first, out);
+                    }
                 }
             }
-            let kw = &self.patterns[pattern as usize];
-            let end = start + kw.len();
-            if hay
-                .get(start..end)
-                .is_some_and(|s| s.eq_ignore_ascii_case(kw))
-            {
-                insert_in_order(
-                    out,
-                    first,
-                    KeywordHit {
-                        pattern,
-                        start: offset + start,
-                        end: offset + end,
-                    },
-                );
-            }
+        }
+        if buckets & !PairStage::FOUR_BYTES != 0 {
+            compared += self.check_short(filter, hay, end, buckets, offset, first, out);
+        }
+        compared
+    }
+
+    /// [`KeywordIndex::check`] for keywords of one to three bytes.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)] // as `check`
+    fn check_short(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        end: usize,
+        buckets: u32,
+        offset: usize,
+        first: usize,
+        out: &mut Vec<KeywordHit>,
+    ) -> usize {
+        let mut compared = 0;
+        let mut try_one = |pattern: u32, start: usize| {
+            compared += 1;
+            self.compare(filter, hay, pattern, start, offset, first, out);
         };
         if buckets & PairStage::ONE_BYTE != 0 {
             for &id in filter.shorts(hay[end] | 0x20) {
@@ -704,18 +731,47 @@ impl KeywordIndex {
                 }
             }
         }
-        if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
-            let word = word_at(hay, end - 3);
-            let key = quad_key(word);
-            if filter.quads.hit(key) {
-                for a in filter.quads.anchored(key).filter(|a| a.word == word) {
-                    if let Some(start) = (end - 3).checked_sub(a.offset as usize) {
-                        try_one(a.pattern, start);
-                    }
-                }
+        compared
+    }
+
+    /// Compares keyword `pattern` with the text at `start`, and inserts the match if it is
+    /// one. Most candidates differ in their first eight bytes, which one comparison of
+    /// folded words rejects.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // as `check`
+    fn compare(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        pattern: u32,
+        start: usize,
+        offset: usize,
+        first: usize,
+        out: &mut Vec<KeywordHit>,
+    ) {
+        let (head, mask) = filter.heads[pattern as usize];
+        if let Some(eight) = hay.get(start..start + 8) {
+            let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) | FOLD8;
+            if x & mask != head {
+                return;
             }
         }
-        compared
+        let kw = &self.patterns[pattern as usize];
+        let end = start + kw.len();
+        if hay
+            .get(start..end)
+            .is_some_and(|s| s.eq_ignore_ascii_case(kw))
+        {
+            insert_in_order(
+                out,
+                first,
+                KeywordHit {
+                    pattern,
+                    start: offset + start,
+                    end: offset + end,
+                },
+            );
+        }
     }
 }
 
