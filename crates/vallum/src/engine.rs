@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet, meta, util::syntax};
+use regex_syntax::hir::{Class, Hir, HirKind};
 use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
 use vallum_rules::{Anchor, Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
 
@@ -41,12 +42,28 @@ struct LazyRegex {
     case_insensitive: bool,
     user: bool,
     group: Option<String>,
-    compiled: OnceLock<Option<(meta::Regex, Option<usize>)>>,
+    compiled: OnceLock<Option<CompiledRegex>>,
+}
+
+/// A rule's compiled regex and what the engine knows of its matches.
+#[derive(Debug)]
+struct CompiledRegex {
+    re: meta::Regex,
+    /// The index of the group the rule reports, if not the whole match.
+    group: Option<usize>,
+    /// Every match holds an ASCII digit, so a range without one is not searched.
+    needs_digit: bool,
 }
 
 impl LazyRegex {
-    fn compile(&self) -> Result<(meta::Regex, Option<usize>), CompileError> {
+    fn compile(&self) -> Result<CompiledRegex, CompileError> {
         let re = compile_one(&self.id, &self.pattern, self.case_insensitive, self.user)?;
+        // The pattern parsed again for its shape only: it compiled, so it parses.
+        let needs_digit = syntax::parse_with(
+            &ascii_shorthands(&self.pattern),
+            &syntax_config().case_insensitive(self.case_insensitive),
+        )
+        .is_ok_and(|hir| needs_ascii_digit(&hir));
         let group = match &self.group {
             None => None,
             Some(name) => Some(
@@ -59,12 +76,16 @@ impl LazyRegex {
                     })?,
             ),
         };
-        Ok((re, group))
+        Ok(CompiledRegex {
+            re,
+            group,
+            needs_digit,
+        })
     }
 
-    /// The compiled regex and capture-group index; `None` if it does not compile (a
-    /// built-in rule that fails is caught by the test suite and by `Guard::warm_up`).
-    fn get(&self) -> Option<&(meta::Regex, Option<usize>)> {
+    /// The compiled regex; `None` if it does not compile (a built-in rule that fails is
+    /// caught by the test suite and by `Guard::warm_up`).
+    fn get(&self) -> Option<&CompiledRegex> {
         self.compiled.get_or_init(|| self.compile().ok()).as_ref()
     }
 
@@ -76,6 +97,36 @@ impl LazyRegex {
         // Compile again for the message; the failure itself is already cached.
         self.compile().map(|_| ())
     }
+}
+
+/// Whether every match of `hir` holds an ASCII digit (`\d` is ASCII here, see
+/// [`ascii_shorthands`]).
+fn needs_ascii_digit(hir: &Hir) -> bool {
+    let digits = |lo: u32, hi: u32| u32::from(b'0') <= lo && hi <= u32::from(b'9');
+    match hir.kind() {
+        HirKind::Literal(lit) => lit.0.iter().any(u8::is_ascii_digit),
+        HirKind::Class(Class::Unicode(class)) => class
+            .ranges()
+            .iter()
+            .all(|r| digits(u32::from(r.start()), u32::from(r.end()))),
+        HirKind::Class(Class::Bytes(class)) => class
+            .ranges()
+            .iter()
+            .all(|r| digits(u32::from(r.start()), u32::from(r.end()))),
+        HirKind::Repetition(rep) => rep.min >= 1 && needs_ascii_digit(&rep.sub),
+        HirKind::Capture(cap) => needs_ascii_digit(&cap.sub),
+        HirKind::Concat(subs) => subs.iter().any(needs_ascii_digit),
+        HirKind::Alternation(subs) => subs.iter().all(needs_ascii_digit),
+        HirKind::Empty | HirKind::Look(_) => false,
+    }
+}
+
+/// Whether `bytes` holds an ASCII digit (sixteen bytes at a time, which vectorises).
+fn has_ascii_digit(bytes: &[u8]) -> bool {
+    let digit = |b: &u8| b.wrapping_sub(b'0') < 10;
+    let mut chunks = bytes.chunks_exact(16);
+    chunks.any(|c| c.iter().fold(false, |seen, b| seen | digit(b)))
+        || chunks.remainder().iter().any(digit)
 }
 
 /// The process-wide table of built-in rules' lazily compiled regexes.
@@ -949,9 +1000,17 @@ impl Engine {
         let Matcher::Regex { re, .. } = &rule.matcher else {
             return;
         };
-        let Some((re, group)) = re.get() else {
+        let Some(CompiledRegex {
+            re,
+            group,
+            needs_digit,
+        }) = re.get()
+        else {
             return;
         };
+        if *needs_digit && !has_ascii_digit(&hay.as_bytes()[range.clone()]) {
+            return;
+        }
         // A candidate the post-filters reject may hide an accepted match inside it: a
         // shorter one at the same start (`4111 1111 1111 1111 192.168.1.1`: the 4-4-4-4-3
         // form fails Luhn, the 4-4-4-4 card before it passes), or one that starts later
@@ -1182,6 +1241,33 @@ mod tests {
         assert_eq!(ascii_shorthands(r"[\d\-]"), r"[0-9\-]");
         assert_eq!(ascii_shorthands(r"\\b"), r"\\b");
         assert_eq!(ascii_shorthands(r"[]\d]"), r"[]0-9]");
+    }
+
+    #[test]
+    fn digit_needing_patterns_are_recognised() {
+        let needs = |pattern: &str| {
+            let hir = syntax::parse_with(&ascii_shorthands(pattern), &syntax_config()).unwrap();
+            needs_ascii_digit(&hir)
+        };
+        assert!(needs(r"\d{3}"));
+        assert!(needs(r"(?i:tel)\s*(?P<n>[1-9][0-9]{9})"));
+        assert!(needs(r"x?(?:a1|b2)"));
+        assert!(needs(r"(?:[0-5]|[6-9])+"));
+        assert!(!needs(r"tel\s*\d*"));
+        assert!(!needs(r"(?:a|\d)"));
+        assert!(!needs(r"[0-9a-f]+"));
+        assert!(!needs(r"\bfoo\b"));
+        // A Unicode digit class is not ASCII digits only.
+        assert!(!needs(r"\p{Nd}"));
+
+        assert!(has_ascii_digit(
+            b"no digits here, but one at the very end: 7"
+        ));
+        assert!(has_ascii_digit(b"5"));
+        assert!(!has_ascii_digit(b""));
+        assert!(!has_ascii_digit(
+            "a longer text without any digit, only letters and \u{0663}".as_bytes()
+        ));
     }
 
     #[test]
