@@ -268,17 +268,6 @@ const PAIR_CLASS: [u8; 256] = {
     t
 };
 
-/// [`PAIR_CLASS`] shifted to the high half of a pair's index.
-const PAIR_CLASS_HIGH: [u16; 256] = {
-    let mut t = [0u16; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (PAIR_CLASS[b] as u16) << 6;
-        b += 1;
-    }
-    t
-};
-
 /// Byte classes, so a pair of classes indexes a table of 4,096.
 const PAIR_CLASSES: usize = 64;
 
@@ -294,9 +283,15 @@ const PAIR_CLASSES: usize = 64;
 /// dependent loads; clear bits are rare in ordinary text, and only then do the anchor
 /// tables run.
 struct PairStage {
-    /// Bucket masks by pair of byte classes (`first | second << 6`).
-    masks: Box<[u64; PAIR_CLASSES * PAIR_CLASSES]>,
+    /// Bucket masks by the two bytes that end at a position, read from the text as a
+    /// little-endian `u16` (`previous | current << 8`): built over pairs of byte classes
+    /// and spread to every pair of bytes (512 KiB), so the scan reads one table a byte.
+    /// Ordinary text touches a small part of it: the pairs that end in one byte lie together.
+    masks: Box<[u64; BYTE_PAIRS]>,
 }
+
+/// Entries of [`PairStage::masks`]: one per pair of bytes.
+const BYTE_PAIRS: usize = 1 << 16;
 
 /// Bits of a lane: one per bucket.
 const LANE: u32 = 21;
@@ -382,6 +377,14 @@ impl PairStage {
                 _ => {}
             }
         }
+        let masks = (0..BYTE_PAIRS)
+            .map(|pair| {
+                let [first, second] = u16::try_from(pair).expect("16 bits").to_le_bytes();
+                masks[class(first) | class(second) << 6]
+            })
+            .collect::<Box<[u64]>>()
+            .try_into()
+            .expect("the table's length");
         PairStage { masks }
     }
 
@@ -609,17 +612,7 @@ impl KeywordIndex {
     ) -> bool {
         let first = out.len();
         let masks = &*filter.pairs.masks;
-        // The pair ending at a byte indexes `masks` by the previous byte's class and this
-        // byte's class shifted (both read from tables, so a byte costs two loads and an or).
-        let mut prev = usize::from(PAIR_CLASS[0]);
-        let mut state = 0u64;
-        let mut step = |b: u8| {
-            let b = usize::from(b);
-            let pair = (prev | usize::from(PAIR_CLASS_HIGH[b])) % (PAIR_CLASSES * PAIR_CLASSES);
-            prev = usize::from(PAIR_CLASS[b]);
-            state = (state << LANE) | masks[pair];
-            state
-        };
+        let pair_at = |pair: [u8; 2]| masks[usize::from(u16::from_le_bytes(pair))];
         let mut visit = |end: usize, state: u64| {
             let buckets = PairStage::buckets(state);
             buckets != 0
@@ -628,14 +621,24 @@ impl KeywordIndex {
                     self.check(filter, hay, end, buckets, offset, first, out),
                 )
         };
-        // Four positions at a time: a bucket left clear in any of them shows in their AND.
-        let mut chunks = hay.chunks_exact(4);
-        let mut i = 0;
-        for chunk in &mut chunks {
-            let &[b0, b1, b2, b3] = chunk else {
-                unreachable!("chunks of four bytes")
+        // The first byte pairs with a zero byte before the text.
+        let Some(&b) = hay.first() else {
+            return true;
+        };
+        let mut state = pair_at([0, b]);
+        if visit(0, state) {
+            return false;
+        }
+        // Four positions at a time (reading the byte before them too): a bucket left clear
+        // in any of them shows in their AND.
+        let mut i = 1;
+        for window in hay.windows(5).step_by(4) {
+            let mut step = |k: usize| {
+                let pair = window[k..k + 2].try_into().expect("two bytes");
+                state = (state << LANE) | pair_at(pair);
+                state
             };
-            let states = [step(b0), step(b1), step(b2), step(b3)];
+            let states = [step(0), step(1), step(2), step(3)];
             if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0 {
                 for (k, &state) in states.iter().enumerate() {
                     if visit(i + k, state) {
@@ -646,7 +649,8 @@ impl KeywordIndex {
             i += 4;
         }
         while i < hay.len() {
-            if visit(i, step(hay[i])) {
+            state = (state << LANE) | pair_at([hay[i - 1], hay[i]]);
+            if visit(i, state) {
                 return false;
             }
             i += 1;
