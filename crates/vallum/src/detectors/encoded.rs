@@ -12,7 +12,7 @@
 //!
 //! Cost on clean prose: two passes that test 64 bytes at a time (SSE2 on x86_64) for a run
 //! long enough to be a base64 / hex segment or separated hex pairs (ordinary words are too
-//! short; the hex pairs' run is broken by the letters `g` to `w`), one `memchr` for `%`, `&`
+//! short; the hex pairs' run is broken by the letters `g` to `w`), one `memchr3` for `%`, `&`
 //! and `\`, and one small automaton pass.
 
 use std::sync::LazyLock;
@@ -143,7 +143,7 @@ const BASE64: u8 = 1;
 const BASE64_NEAR: u8 = 2;
 /// A byte of a run of separated hex pairs.
 const PAIRS: u8 = 4;
-/// All but the letters `g` to `w` (either case).
+/// ASCII but the letters `g` to `w` (either case).
 const PAIRS_NEAR: u8 = 8;
 
 /// The [`RUN_BYTES`] bits of a byte.
@@ -160,8 +160,8 @@ const fn run_bits(b: u8) -> u8 {
     if b.is_ascii_hexdigit() || matches!(b, b' ' | b',' | b':' | b'\\' | b'x') {
         bits |= PAIRS;
     }
-    // All but the letters `g` to `w`, which break the runs of prose.
-    if !matches!(lower, b'g'..=b'w') {
+    // ASCII but the letters `g` to `w`, which break the runs of prose.
+    if b < 0x80 && !matches!(lower, b'g'..=b'w') {
         bits |= PAIRS_NEAR;
     }
     bits
@@ -233,8 +233,10 @@ mod sse2 {
                 _mm_cmpgt_epi8(v, _mm_set1_epi8(b'*' as i8))
             } else {
                 debug_assert_eq!(EXACT, PAIRS);
-                // The letters `g` to `w`, inverted below.
-                in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'g', b'w')
+                // The letters `g` to `w`, and (the top bit of `v`) non-ASCII bytes; inverted
+                // below.
+                let letters = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'g', b'w');
+                _mm_or_si128(letters, v)
             };
             mask |= u64::from(_mm_movemask_epi8(near) as u16) << (16 * k);
         }
