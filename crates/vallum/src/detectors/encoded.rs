@@ -10,9 +10,10 @@
 //! ("vtaber", "snoitcurtsni" ...). Text around a hit (4 KiB each side) is rot13-ed and
 //! reversed and scanned.
 //!
-//! Cost on clean prose: one pass that probes every 16th byte for a long run of base64
-//! letters (most probes land in ordinary words and stop at the next space), one `memchr`
-//! for `%`, `&#` and `\u`, and one small automaton pass.
+//! Cost on clean prose: two passes that test 64 bytes at a time (SSE2 on x86_64) for a run
+//! long enough to be a base64 / hex segment or separated hex pairs (ordinary words are too
+//! short; the hex pairs' run is broken by the letters `g` to `w`), one `memchr3` for `%`, `&`
+//! and `\`, and one small automaton pass.
 
 use std::sync::LazyLock;
 
@@ -134,34 +135,185 @@ static CLASS: [Byte; 256] = {
     t
 };
 
-fn in_run(b: u8) -> bool {
-    !matches!(CLASS[b as usize], Byte::Other)
+// Bits of [`RUN_BYTES`]. A near class holds its run's class and is what [`near_mask`]
+// tests 16 bytes at a time; its bit is the run's bit shifted left by one.
+/// A byte of a base64 / base32 / hex run (not [`Byte::Other`]).
+const BASE64: u8 = 1;
+/// ASCII from `+` on.
+const BASE64_NEAR: u8 = 2;
+/// A byte of a run of separated hex pairs.
+const PAIRS: u8 = 4;
+/// ASCII but the letters `g` to `w` (either case).
+const PAIRS_NEAR: u8 = 8;
+
+/// The [`RUN_BYTES`] bits of a byte.
+const fn run_bits(b: u8) -> u8 {
+    let lower = b | 0x20;
+    let mut bits = 0;
+    if !matches!(classify(b), Byte::Other) {
+        bits |= BASE64;
+    }
+    // ASCII from `+` on.
+    if matches!(b, b'+'..=0x7f) {
+        bits |= BASE64_NEAR;
+    }
+    if b.is_ascii_hexdigit() || matches!(b, b' ' | b',' | b':' | b'\\' | b'x') {
+        bits |= PAIRS;
+    }
+    // ASCII but the letters `g` to `w`, which break the runs of prose.
+    if b < 0x80 && !matches!(lower, b'g'..=b'w') {
+        bits |= PAIRS_NEAR;
+    }
+    bits
 }
 
-/// Calls `f` with every maximal run of base64-alphabet bytes at least `min` long, probing
-/// every `min`-th byte so that ordinary words are mostly skipped.
-fn long_runs(bytes: &[u8], min: usize, mut f: impl FnMut(usize, usize)) {
+/// [`run_bits`] of every byte.
+static RUN_BYTES: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = run_bits(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// Bit `i` set where `block[i]` is in the near class of `EXACT` (a [`RUN_BYTES`] bit).
+#[cfg(target_arch = "x86_64")]
+fn near_mask<const EXACT: u8>(block: &[u8; 64]) -> u64 {
+    // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it.
+    #[allow(unsafe_code)]
+    unsafe {
+        sse2::near_mask::<EXACT>(block)
+    }
+}
+
+/// Bit `i` set where `block[i]` is in the near class of `EXACT` (a [`RUN_BYTES`] bit).
+#[cfg(not(target_arch = "x86_64"))]
+fn near_mask<const EXACT: u8>(block: &[u8; 64]) -> u64 {
+    scalar_near_mask::<EXACT>(block)
+}
+
+/// [`near_mask`] a byte at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn scalar_near_mask<const EXACT: u8>(block: &[u8; 64]) -> u64 {
+    block.iter().rev().fold(0, |m, &b| {
+        m << 1 | u64::from(RUN_BYTES[b as usize] & (EXACT << 1) != 0)
+    })
+}
+
+/// The near classes 16 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
+    };
+
+    use super::{BASE64, PAIRS};
+
+    /// Lanes of `v` in `lo..=hi` (all ones), the others zero.
+    #[target_feature(enable = "sse2")]
+    fn in_range(v: __m128i, lo: u8, hi: u8) -> __m128i {
+        // Moves `lo` to -128, so that a signed comparison tests `lo..=hi`.
+        let shifted = _mm_add_epi8(v, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+        _mm_cmplt_epi8(shifted, _mm_set1_epi8((hi - lo + 1) as i8 ^ i8::MIN))
+    }
+
+    /// See [`super::near_mask`].
+    #[target_feature(enable = "sse2")]
+    pub(super) fn near_mask<const EXACT: u8>(block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (k, chunk) in block.chunks_exact(16).enumerate() {
+            // SAFETY: `chunk` holds 16 readable bytes, and `loadu` needs no alignment.
+            #[allow(unsafe_code)]
+            let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
+            let near = if EXACT == BASE64 {
+                // Signed: the bytes from 0x80 on are negative.
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(b'*' as i8))
+            } else {
+                debug_assert_eq!(EXACT, PAIRS);
+                // The letters `g` to `w`, and (the top bit of `v`) non-ASCII bytes; inverted
+                // below.
+                let letters = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'g', b'w');
+                _mm_or_si128(letters, v)
+            };
+            mask |= u64::from(_mm_movemask_epi8(near) as u16) << (16 * k);
+        }
+        if EXACT == PAIRS { !mask } else { mask }
+    }
+}
+
+/// The bits of `mask` (bit `i`: byte `i` of a block; `prev`: the block before) that end a
+/// run of at least `MIN` set bits.
+#[inline]
+fn run_ends<const MIN: usize>(mask: u64, prev: u64) -> u64 {
+    const { assert!(MIN > 0 && MIN <= 64) };
+    let mut ends = u128::from(mask) << 64 | u128::from(prev);
+    let mut len = 1;
+    while 2 * len <= MIN {
+        ends &= ends << len;
+        len *= 2;
+    }
+    if len < MIN {
+        ends &= ends << (MIN - len);
+    }
+    (ends >> 64) as u64
+}
+
+/// Calls `f` with every maximal run of `EXACT` bytes (a [`RUN_BYTES`] bit) at least `MIN`
+/// long, in order. Blocks of 64 bytes are tested for a run of `MIN` bytes of the near class;
+/// only such a run is walked a byte at a time.
+fn long_runs<const EXACT: u8, const MIN: usize>(bytes: &[u8], mut f: impl FnMut(usize, usize)) {
+    const { assert!(MIN >= 15) };
     let n = bytes.len();
-    let mut probe = min - 1;
-    let mut floor = 0;
-    while probe < n {
-        if !in_run(bytes[probe]) {
-            probe += min;
+    let near = EXACT << 1;
+    let mut base = 0;
+    // The near mask of the block before `base`; zero where `base` follows no near byte.
+    let mut prev = 0;
+    while base < n {
+        let mask = if let Some(block) = bytes.get(base..base + 64) {
+            near_mask::<EXACT>(block.try_into().expect("64 bytes"))
+        } else {
+            let mut block = [0; 64];
+            block[..n - base].copy_from_slice(&bytes[base..]);
+            // The bytes past the end are in no run.
+            near_mask::<EXACT>(&block) & u64::MAX >> (64 - (n - base))
+        };
+        // A run of `MIN` (15 or more) bytes holds a whole aligned group of 8, here or in
+        // the last 8 bytes of the block before.
+        let full_byte = (!mask).wrapping_sub(0x0101_0101_0101_0101) & mask & 0x8080_8080_8080_8080;
+        let ends = if full_byte == 0 && prev >> 56 != 0xff {
+            0
+        } else {
+            run_ends::<MIN>(mask, prev)
+        };
+        if ends == 0 {
+            prev = mask;
+            base += 64;
             continue;
         }
-        let mut start = probe;
-        while start > floor && in_run(bytes[start - 1]) {
-            start -= 1;
+        // The first end in the block: the near run began `MIN - 1` bytes before it (an
+        // earlier start would have ended a run of `MIN` earlier).
+        let first = base + ends.trailing_zeros() as usize;
+        let mut run = first + 1 - MIN;
+        let mut i = run;
+        while i < n && RUN_BYTES[bytes[i] as usize] & near != 0 {
+            if RUN_BYTES[bytes[i] as usize] & EXACT == 0 {
+                if i - run >= MIN {
+                    f(run, i);
+                }
+                run = i + 1;
+            }
+            i += 1;
         }
-        let mut end = probe + 1;
-        while end < n && in_run(bytes[end]) {
-            end += 1;
+        if i - run >= MIN {
+            f(run, i);
         }
-        if end - start >= min {
-            f(start, end);
-        }
-        floor = end;
-        probe = end + min;
+        debug_assert!(i > first);
+        // No run crosses `i`, which is not a near byte.
+        base = i;
+        prev = 0;
     }
 }
 
@@ -305,35 +457,16 @@ fn decode_hex_pairs(s: &str) -> Option<String> {
     text_of(bytes)
 }
 
-fn pair_byte(b: u8) -> bool {
-    b.is_ascii_hexdigit() || matches!(b, b' ' | b',' | b':' | b'\\' | b'x')
-}
+/// Shortest run of separated hex pairs considered, in characters.
+const MIN_PAIRS: usize = 3 * MIN_SEGMENT / 2;
 
-/// Runs of separated hex pairs, found like [`long_runs`] with the pair alphabet.
+/// Runs of separated hex pairs, found by [`long_runs`] with the pair alphabet.
 fn hex_pair_runs(text: &str, out: &mut Vec<Segment>) {
-    let bytes = text.as_bytes();
-    let min = 3 * MIN_SEGMENT / 2;
-    let mut probe = min - 1;
-    let mut floor = 0;
-    while probe < bytes.len() {
-        if !pair_byte(bytes[probe]) {
-            probe += min;
-            continue;
-        }
-        let mut start = probe;
-        while start > floor && pair_byte(bytes[start - 1]) {
-            start -= 1;
-        }
-        let mut end = probe + 1;
-        while end < bytes.len() && pair_byte(bytes[end]) {
-            end += 1;
-        }
-        floor = end;
-        probe = end + min;
+    long_runs::<PAIRS, MIN_PAIRS>(text.as_bytes(), |start, end| {
         let raw = &text[start..end];
         let run = raw.trim();
         let separated = run.bytes().any(|b| matches!(b, b' ' | b',' | b':' | b'\\'));
-        if run.len() >= min
+        if run.len() >= MIN_PAIRS
             && separated
             && let Some(decoded) = decode_hex_pairs(run)
         {
@@ -344,7 +477,7 @@ fn hex_pair_runs(text: &str, out: &mut Vec<Segment>) {
                 decoded,
             });
         }
-    }
+    });
 }
 
 /// Percent-encoded segments with at least [`MIN_ESCAPES`] escapes.
@@ -498,7 +631,7 @@ fn read_unicode_escapes(text: &str, start: usize) -> (usize, String, usize) {
 fn segments(text: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
-    long_runs(bytes, MIN_SEGMENT, |start, end| {
+    long_runs::<BASE64, MIN_SEGMENT>(bytes, |start, end| {
         // Trim leading symbols that are punctuation rather than payload.
         let mut s = start;
         while s < end && matches!(bytes[s], b'-' | b'_' | b'=' | b'/' | b'+') {
@@ -515,11 +648,14 @@ fn segments(text: &str) -> Vec<Segment> {
             });
         }
     });
-    if memchr::memchr(b'%', bytes).is_some() {
+    let escaped = memchr::memchr3(b'%', b'&', b'\\', bytes).is_some();
+    if escaped && memchr::memchr(b'%', bytes).is_some() {
         percent_runs(text, &mut out);
     }
     hex_pair_runs(text, &mut out);
-    escape_runs(text, &mut out);
+    if escaped {
+        escape_runs(text, &mut out);
+    }
     out
 }
 
@@ -716,6 +852,123 @@ mod tests {
             "",
         ] {
             assert!(decoded(t).is_empty(), "{t}: {:?}", decoded(t));
+        }
+    }
+
+    /// Bytes of a base64 run, written out.
+    fn base64_byte(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b"+/-_=".contains(&b)
+    }
+
+    /// Bytes of a hex-pair run, written out.
+    fn pair_byte(b: u8) -> bool {
+        b.is_ascii_hexdigit() || b" ,:\\x".contains(&b)
+    }
+
+    /// Every maximal run of `member` bytes at least `min` long, a byte at a time.
+    fn reference_runs(bytes: &[u8], member: fn(u8) -> bool, min: usize) -> Vec<(usize, usize)> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for i in 0..=bytes.len() {
+            if i < bytes.len() && member(bytes[i]) {
+                continue;
+            }
+            if i - start >= min {
+                runs.push((start, i));
+            }
+            start = i + 1;
+        }
+        runs
+    }
+
+    /// The runs as the detector found them before blocks: probing every `min`-th byte.
+    fn probed_runs(bytes: &[u8], member: fn(u8) -> bool, min: usize) -> Vec<(usize, usize)> {
+        let mut runs = Vec::new();
+        let mut probe = min - 1;
+        let mut floor = 0;
+        while probe < bytes.len() {
+            if !member(bytes[probe]) {
+                probe += min;
+                continue;
+            }
+            let mut start = probe;
+            while start > floor && member(bytes[start - 1]) {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while end < bytes.len() && member(bytes[end]) {
+                end += 1;
+            }
+            if end - start >= min {
+                runs.push((start, end));
+            }
+            floor = end;
+            probe = end + min;
+        }
+        runs
+    }
+
+    /// The runs that [`long_runs`] reports.
+    fn found_runs<const EXACT: u8, const MIN: usize>(bytes: &[u8]) -> Vec<(usize, usize)> {
+        let mut runs = Vec::new();
+        long_runs::<EXACT, MIN>(bytes, |s, e| runs.push((s, e)));
+        runs
+    }
+
+    #[test]
+    fn run_classes_hold_their_alphabets() {
+        for b in 0..=255u8 {
+            let bits = RUN_BYTES[b as usize];
+            assert_eq!(bits & BASE64 != 0, base64_byte(b), "{b:#x}");
+            assert_eq!(bits & PAIRS != 0, pair_byte(b), "{b:#x}");
+            assert!(bits & BASE64 == 0 || bits & BASE64_NEAR != 0, "{b:#x}");
+            assert!(bits & PAIRS == 0 || bits & PAIRS_NEAR != 0, "{b:#x}");
+            // Every lane of the block tests the same byte.
+            let block = [b; 64];
+            for (exact, near) in [(BASE64, BASE64_NEAR), (PAIRS, PAIRS_NEAR)] {
+                let want = if bits & near != 0 { u64::MAX } else { 0 };
+                let got = if exact == BASE64 {
+                    near_mask::<BASE64>(&block)
+                } else {
+                    near_mask::<PAIRS>(&block)
+                };
+                assert_eq!(got, want, "{b:#x}");
+            }
+        }
+    }
+
+    /// Text where runs of either alphabet start and end often, around the thresholds.
+    fn runny_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let token = prop_oneof![
+            "[A-Za-z0-9+/=_-]{1,20}",
+            "[0-9a-fA-F]{2}[ ,:]{0,2}",
+            "(\\\\x|0x|x)[0-9a-f]{2}",
+            "[ ,:.\n%&#\\\\ugxé€]",
+            "%[0-9A-F]{2}|&#[0-9]{2,3};|\\\\u00[0-9a-f]{2}",
+        ];
+        proptest::collection::vec(token, 0..120).prop_map(|t| t.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn blocks_find_the_runs_bytes_do(text in runny_text()) {
+            let bytes = text.as_bytes();
+            let want = reference_runs(bytes, base64_byte, MIN_SEGMENT);
+            proptest::prop_assert_eq!(&probed_runs(bytes, base64_byte, MIN_SEGMENT), &want);
+            proptest::prop_assert_eq!(&found_runs::<BASE64, MIN_SEGMENT>(bytes), &want);
+            let want = reference_runs(bytes, pair_byte, MIN_PAIRS);
+            proptest::prop_assert_eq!(&probed_runs(bytes, pair_byte, MIN_PAIRS), &want);
+            proptest::prop_assert_eq!(&found_runs::<PAIRS, MIN_PAIRS>(bytes), &want);
+        }
+
+        #[test]
+        fn near_masks_agree_with_the_table(bytes in proptest::collection::vec(proptest::num::u8::ANY, 64)) {
+            let block: &[u8; 64] = bytes.as_slice().try_into().unwrap();
+            proptest::prop_assert_eq!(near_mask::<BASE64>(block), scalar_near_mask::<BASE64>(block));
+            proptest::prop_assert_eq!(near_mask::<PAIRS>(block), scalar_near_mask::<PAIRS>(block));
         }
     }
 
