@@ -104,6 +104,9 @@ struct Anchored {
     /// The anchor's folded bytes (as [`word_at`] reads them; three-byte anchors in the low
     /// 24 bits): a text position whose folded word differs cannot hold the keyword.
     word: u32,
+    /// The keyword's head, as in [`AnchorFilter::heads`], kept here so that a candidate
+    /// is rejected without another table read.
+    head: (u64, u64),
 }
 
 /// One table of the filter: a bitmap over 16-bit keys of the text's folded bytes at a
@@ -111,15 +114,19 @@ struct Anchored {
 struct AnchorTable {
     bits: Box<[u64; 1024]>,
     /// Bucket `k >> 4` holds `entries[starts[k >> 4]..starts[(k >> 4) + 1]]`.
-    starts: Box<[u32]>,
-    entries: Vec<(u16, Anchored)>,
+    starts: Box<[u32; BUCKETS + 1]>,
+    /// Sorted by key.
+    entries: Vec<Anchored>,
 }
 
 impl AnchorTable {
     fn new(mut entries: Vec<(u16, Anchored)>) -> AnchorTable {
         entries.sort_by_key(|e| e.0);
         let mut bits = Box::new([0u64; 1024]);
-        let mut starts = vec![0u32; BUCKETS + 1].into_boxed_slice();
+        let mut starts: Box<[u32; BUCKETS + 1]> = vec![0u32; BUCKETS + 1]
+            .into_boxed_slice()
+            .try_into()
+            .expect("the table's length");
         for &(key, _) in &entries {
             set_bit(&mut bits, key);
             starts[usize::from(key >> 4) + 1] += 1;
@@ -130,7 +137,7 @@ impl AnchorTable {
         AnchorTable {
             bits,
             starts,
-            entries,
+            entries: entries.into_iter().map(|(_, a)| a).collect(),
         }
     }
 
@@ -138,14 +145,25 @@ impl AnchorTable {
         test_bit(&self.bits, key)
     }
 
-    /// The keywords anchored under `key`.
-    fn anchored(&self, key: u16) -> impl Iterator<Item = &Anchored> {
+    /// The keywords anchored in the bucket of `key`, among them those anchored under `key`:
+    /// the caller compares anchor words, which tells them apart.
+    fn bucket(&self, key: u16) -> &[Anchored] {
         let b = usize::from(key >> 4);
-        self.entries[self.starts[b] as usize..self.starts[b + 1] as usize]
-            .iter()
-            .filter(move |e| e.0 == key)
-            .map(|e| &e.1)
+        self.entries
+            .get(self.starts[b] as usize..self.starts[b + 1] as usize)
+            .unwrap_or_default()
     }
+}
+
+/// Whether the text's folded bytes at `start` may begin a keyword with `head` (its first
+/// eight bytes folded, and their mask): one comparison rejects most candidates. Near the
+/// end of the text, where eight bytes are not there, the full comparison decides.
+#[inline]
+fn head_fits(hay: &[u8], start: usize, (head, mask): (u64, u64)) -> bool {
+    hay.get(start..start + 8).is_none_or(|eight| {
+        let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) | FOLD8;
+        x & mask == head
+    })
 }
 
 /// Buckets of an [`AnchorTable`].
@@ -188,6 +206,15 @@ fn test_bit(map: &[u64; 1024], key: u16) -> bool {
 fn set_bit(map: &mut [u64; 1024], key: u16) {
     let k = usize::from(key);
     map[k >> 6] |= 1 << (k & 63);
+}
+
+/// A keyword's first eight bytes folded, and the mask of those it has.
+fn head_of(kw: &[u8]) -> (u64, u64) {
+    let n = kw.len().min(8);
+    let mut b = [0u8; 8];
+    b[..n].copy_from_slice(&kw[..n]);
+    let mask = u64::MAX >> (8 * (8 - n));
+    ((u64::from_le_bytes(b) | FOLD8) & mask, mask)
 }
 
 /// The folded little-endian word of up to four bytes (missing bytes read as zero).
@@ -414,6 +441,7 @@ impl AnchorFilter {
                 pattern,
                 offset: u32::try_from(offset).expect("keywords under 4 GiB"),
                 word,
+                head: head_of(kw),
             };
             match kw.len() {
                 0 => {}
@@ -437,16 +465,7 @@ impl AnchorFilter {
         for b in 0..256 {
             short_starts[b + 1] += short_starts[b];
         }
-        let heads = patterns
-            .iter()
-            .map(|kw| {
-                let n = kw.len().min(8);
-                let mut b = [0u8; 8];
-                b[..n].copy_from_slice(&kw[..n]);
-                let mask = u64::MAX >> (8 * (8 - n));
-                ((u64::from_le_bytes(b) | FOLD8) & mask, mask)
-            })
-            .collect();
+        let heads = patterns.iter().map(|kw| head_of(kw)).collect();
         AnchorFilter {
             heads,
             pairs: PairStage::build(patterns),
@@ -678,12 +697,14 @@ impl KeywordIndex {
             let word = word_at(hay, end - 3);
             let key = quad_key(word);
             if filter.quads.hit(key) {
-                for a in filter.quads.anchored(key) {
+                for a in filter.quads.bucket(key) {
                     if a.word == word
                         && let Some(start) = (end - 3).checked_sub(a.offset as usize)
                     {
                         compared += 1;
-                        self.compare(filter, hay, a.pattern, start, offset, first, out);
+                        if head_fits(hay, start, a.head) {
+                            self.compare(hay, a.pattern, start, offset, first, out);
+                        }
                     }
                 }
             }
@@ -710,7 +731,9 @@ impl KeywordIndex {
         let mut compared = 0;
         let mut try_one = |pattern: u32, start: usize| {
             compared += 1;
-            self.compare(filter, hay, pattern, start, offset, first, out);
+            if head_fits(hay, start, filter.heads[pattern as usize]) {
+                self.compare(hay, pattern, start, offset, first, out);
+            }
         };
         if buckets & PairStage::ONE_BYTE != 0 {
             for &id in filter.shorts(hay[end] | 0x20) {
@@ -730,7 +753,7 @@ impl KeywordIndex {
             let word = word_at(hay, end - 2) & TRIPLE;
             let key = triple_key(word);
             if filter.triples.hit(key) {
-                for a in filter.triples.anchored(key).filter(|a| a.word == word) {
+                for a in filter.triples.bucket(key).iter().filter(|a| a.word == word) {
                     try_one(a.pattern, end - 2);
                 }
             }
@@ -738,14 +761,11 @@ impl KeywordIndex {
         compared
     }
 
-    /// Compares keyword `pattern` with the text at `start`, and inserts the match if it is
-    /// one. Most candidates differ in their first eight bytes, which one comparison of
-    /// folded words rejects.
-    #[inline]
-    #[allow(clippy::too_many_arguments)] // as `check`
+    /// Compares keyword `pattern` with the text at `start` (its head fits, see
+    /// [`head_fits`]), and inserts the match if it is one.
+    #[inline(never)]
     fn compare(
         &self,
-        filter: &AnchorFilter,
         hay: &[u8],
         pattern: u32,
         start: usize,
@@ -753,13 +773,6 @@ impl KeywordIndex {
         first: usize,
         out: &mut Vec<KeywordHit>,
     ) {
-        let (head, mask) = filter.heads[pattern as usize];
-        if let Some(eight) = hay.get(start..start + 8) {
-            let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) | FOLD8;
-            if x & mask != head {
-                return;
-            }
-        }
         let kw = &self.patterns[pattern as usize];
         let end = start + kw.len();
         if hay
