@@ -476,17 +476,12 @@ fn regex_config(user: bool) -> meta::Config {
         BUILTIN_NFA_LIMIT
     };
     // Per-rule regexes run in small windows: the lazy DFA, the bounded backtracker and the
-    // PikeVM serve them; full and one-pass DFAs would only add build time. Nor do they get
-    // a literal prefilter: the keyword search has found the window, and a prefilter over the
-    // case variants of a rule's leading words (a Teddy of dozens of literals) cost more per
-    // window than the lazy DFA reading it (prose 38.2M -> 36.4M instructions per MiB, dense
-    // chat 767M -> 725M, source code 307M -> 311M).
+    // PikeVM serve them; full and one-pass DFAs would only add build time.
     meta::Config::new()
         .nfa_size_limit(Some(limit))
         .dfa(false)
         .onepass(false)
         .hybrid_cache_capacity(4 * 1024 * 1024)
-        .auto_prefilter(false)
 }
 
 fn syntax_config() -> syntax::Config {
