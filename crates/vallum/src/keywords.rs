@@ -629,16 +629,18 @@ impl KeywordIndex {
         out: &mut Vec<KeywordHit>,
         mut go_on: impl FnMut(usize, usize) -> bool,
     ) -> bool {
-        let first = out.len();
+        let scan = Scan {
+            index: self,
+            filter,
+            hay,
+            offset,
+            first: out.len(),
+        };
         let masks = &*filter.pairs.masks;
         let pair_at = |pair: [u8; 2]| masks[usize::from(u16::from_le_bytes(pair))];
         let mut visit = |end: usize, state: u64| {
             let buckets = PairStage::buckets(state);
-            buckets != 0
-                && !go_on(
-                    end,
-                    self.check(filter, hay, end, buckets, offset, first, out),
-                )
+            buckets != 0 && !go_on(end, scan.check(end, buckets, out))
         };
         // The first byte pairs with a zero byte before the text.
         let Some(&b) = hay.first() else {
@@ -676,22 +678,26 @@ impl KeywordIndex {
         }
         true
     }
+}
 
+/// What the filter's steps at one position share during a scan: the index, the text, the
+/// offset its spans move by, and where this scan's matches begin in the output.
+#[derive(Clone, Copy)]
+struct Scan<'a> {
+    index: &'a KeywordIndex,
+    filter: &'a AnchorFilter,
+    hay: &'a [u8],
+    offset: usize,
+    first: usize,
+}
+
+impl Scan<'_> {
     /// Compares the keywords whose anchors may end at `end` (the pair stage left `buckets`
     /// clear there); the number compared. Anchors of four bytes come first: they are most
     /// of what ordinary text lets through.
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)] // the scan's state, passed down to its inner step
-    fn check(
-        &self,
-        filter: &AnchorFilter,
-        hay: &[u8],
-        end: usize,
-        buckets: u32,
-        offset: usize,
-        first: usize,
-        out: &mut Vec<KeywordHit>,
-    ) -> usize {
+    fn check(&self, end: usize, buckets: u32, out: &mut Vec<KeywordHit>) -> usize {
+        let Scan { filter, hay, .. } = *self;
         let mut compared = 0;
         if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
             let word = word_at(hay, end - 3);
@@ -703,48 +709,41 @@ impl KeywordIndex {
                     {
                         compared += 1;
                         if head_fits(hay, start, a.head) {
-                            self.compare(hay, a.pattern, start, offset, first, out);
+                            self.compare(a.pattern, start, out);
                         }
                     }
                 }
             }
         }
         if buckets & !PairStage::FOUR_BYTES != 0 {
-            compared += self.check_short(filter, hay, end, buckets, offset, first, out);
+            compared += self.check_short(end, buckets, out);
         }
         compared
     }
 
-    /// [`KeywordIndex::check`] for keywords of one to three bytes.
+    /// [`Scan::check`] for keywords of one to three bytes.
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)] // as `check`
-    fn check_short(
-        &self,
-        filter: &AnchorFilter,
-        hay: &[u8],
-        end: usize,
-        buckets: u32,
-        offset: usize,
-        first: usize,
-        out: &mut Vec<KeywordHit>,
-    ) -> usize {
+    fn check_short(&self, end: usize, buckets: u32, out: &mut Vec<KeywordHit>) -> usize {
+        let Scan {
+            index, filter, hay, ..
+        } = *self;
         let mut compared = 0;
         let mut try_one = |pattern: u32, start: usize| {
             compared += 1;
             if head_fits(hay, start, filter.heads[pattern as usize]) {
-                self.compare(hay, pattern, start, offset, first, out);
+                self.compare(pattern, start, out);
             }
         };
         if buckets & PairStage::ONE_BYTE != 0 {
             for &id in filter.shorts(hay[end] | 0x20) {
-                if self.patterns[id as usize].len() == 1 {
+                if index.patterns[id as usize].len() == 1 {
                     try_one(id, end);
                 }
             }
         }
         if buckets & PairStage::TWO_BYTES != 0 && end >= 1 {
             for &id in filter.shorts(hay[end - 1] | 0x20) {
-                if self.patterns[id as usize].len() == 2 {
+                if index.patterns[id as usize].len() == 2 {
                     try_one(id, end - 1);
                 }
             }
@@ -764,16 +763,15 @@ impl KeywordIndex {
     /// Compares keyword `pattern` with the text at `start` (its head fits, see
     /// [`head_fits`]), and inserts the match if it is one.
     #[inline(never)]
-    fn compare(
-        &self,
-        hay: &[u8],
-        pattern: u32,
-        start: usize,
-        offset: usize,
-        first: usize,
-        out: &mut Vec<KeywordHit>,
-    ) {
-        let kw = &self.patterns[pattern as usize];
+    fn compare(&self, pattern: u32, start: usize, out: &mut Vec<KeywordHit>) {
+        let Scan {
+            index,
+            hay,
+            offset,
+            first,
+            ..
+        } = *self;
+        let kw = &index.patterns[pattern as usize];
         let end = start + kw.len();
         if hay
             .get(start..end)
