@@ -1156,34 +1156,29 @@ mod tests {
         "x".repeat(2100)
     }
 
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
-
-        #[test]
-        fn probes_match_reference_on_ascii(
-            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..400),
-        ) {
-            check(&text_from(&pieces));
-        }
-
-        #[test]
-        fn probes_match_reference_on_mixed_text(
-            pieces in proptest::collection::vec(
-                proptest::prop_oneof![
-                    3 => proptest::sample::select(PIECES),
-                    1 => proptest::sample::select(WIDE),
-                ],
+    /// Texts of pieces from one of three alphabets: ASCII; ASCII mixed with non-ASCII
+    /// pieces; single letters and separators of several widths (the character path).
+    fn piece_texts() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::collection::vec;
+        use proptest::sample::select;
+        use proptest::strategy::Strategy;
+        proptest::prop_oneof![
+            vec(select(PIECES), 0..400),
+            vec(
+                proptest::prop_oneof![3 => select(PIECES), 1 => select(WIDE)],
                 0..400,
             ),
-        ) {
-            check(&text_from(&pieces));
-        }
+            vec(select(SPACED), 0..300),
+        ]
+        .prop_map(|pieces| text_from(&pieces))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1536))]
 
         #[test]
-        fn probes_match_reference_on_spaced_wide_letters(
-            pieces in proptest::collection::vec(proptest::sample::select(SPACED), 0..300),
-        ) {
-            check(&text_from(&pieces));
+        fn probes_match_reference(text in piece_texts()) {
+            check(&text);
         }
 
         #[test]
