@@ -12,14 +12,18 @@
 //! anchor's bytes into an 8 KiB bitmap, and only anchors it lets through are compared with
 //! the keywords anchored there.
 //!
-//! The automaton (a DFA) stays for texts where the filter lets too much through (chat full
-//! of `:` and `-`, CJK text against CJK keywords): once the comparisons exceed one per 16
+//! Keywords of one byte (`:`, `-`, `@`, the digits) would flag a position in every few
+//! bytes of source code or chat, so they are kept out of the filter and found by one packed
+//! (Teddy) search of their bytes; its matches are merged in order with the filter's.
+//!
+//! The automaton (a DFA) stays for texts where the filter lets too much through (CJK text
+//! against CJK keywords, runs of `-` against `--`): once the comparisons exceed one per 16
 //! bytes read, the whole text goes to the automaton, built on first need (or by
 //! `Guard::warm_up`). Both report the same matches.
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, packed};
 
 /// One keyword match: pattern id and byte range in the haystack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +87,8 @@ pub(crate) struct KeywordIndex {
     /// The keywords, ASCII lowercased, by pattern id.
     patterns: Vec<Box<[u8]>>,
     filter: Option<AnchorFilter>,
+    /// The one-byte keywords, when the filter leaves them to a search of their own.
+    bytes: Option<ByteKeywords>,
     /// The automaton over `patterns`: built up front without a filter, else on first need.
     automaton: OnceLock<Option<AhoCorasick>>,
 }
@@ -92,6 +98,7 @@ impl std::fmt::Debug for KeywordIndex {
         f.debug_struct("KeywordIndex")
             .field("patterns", &self.patterns.len())
             .field("filtered", &self.filter.is_some())
+            .field("bytes_apart", &self.bytes.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +114,72 @@ struct Anchored {
     /// The keyword's head, as in [`AnchorFilter::heads`], kept here so that a candidate
     /// is rejected without another table read.
     head: (u64, u64),
+}
+
+/// Keywords of one byte, found by one packed search of their bytes (both cases of a
+/// letter) instead of by the filter, where they would flag every few bytes of code or chat.
+struct ByteKeywords {
+    searcher: packed::Searcher,
+    /// The keyword id of each of the searcher's patterns.
+    ids: Vec<u32>,
+}
+
+impl ByteKeywords {
+    /// The search for the one-byte keywords among `patterns` (lowercased); `None` when
+    /// there are none, one is listed twice (the automaton reports each), or no packed
+    /// searcher takes them (too many, or no SIMD to run it).
+    fn build(patterns: &[Box<[u8]>]) -> Option<ByteKeywords> {
+        let mut builder = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder();
+        let mut ids = Vec::new();
+        let mut seen = [false; 256];
+        for (id, kw) in patterns.iter().enumerate() {
+            let &[b] = &**kw else { continue };
+            if std::mem::replace(&mut seen[usize::from(b)], true) {
+                return None;
+            }
+            let id = u32::try_from(id).expect("fewer than 2^32 keywords");
+            let upper = b.to_ascii_uppercase();
+            for byte in std::iter::once(b).chain((upper != b).then_some(upper)) {
+                builder.add([byte]);
+                ids.push(id);
+            }
+        }
+        let searcher = builder.build()?;
+        Some(ByteKeywords { searcher, ids })
+    }
+
+    /// The matches in `hay`, in order, with spans moved by `offset`.
+    fn hits<'h>(&'h self, hay: &'h [u8], offset: usize) -> impl Iterator<Item = KeywordHit> + 'h {
+        self.searcher.find_iter(hay).map(move |m| KeywordHit {
+            pattern: self.ids[m.pattern().as_usize()],
+            start: offset + m.start(),
+            end: offset + m.end(),
+        })
+    }
+}
+
+/// Two iterators of matches in [`hit_order`] merged into one in that order.
+struct Merged<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> Iterator for Merged<A, B>
+where
+    A: Iterator<Item = KeywordHit>,
+    B: Iterator<Item = KeywordHit>,
+{
+    type Item = KeywordHit;
+
+    fn next(&mut self) -> Option<KeywordHit> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(a), Some(b)) if hit_order(b) < hit_order(a) => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
 }
 
 /// One table of the filter: a bitmap over 16-bit keys of the text's folded bytes at a
@@ -337,7 +410,8 @@ const TWO_BYTE_BUCKET: u64 = QUAD_BUCKETS + 2;
 const ONE_BYTE_BUCKET: u64 = QUAD_BUCKETS + 3;
 
 impl PairStage {
-    fn build(patterns: &[Box<[u8]>]) -> PairStage {
+    /// The stage over `patterns`, leaving out those of one byte if `bytes_apart`.
+    fn build(patterns: &[Box<[u8]>], bytes_apart: bool) -> PairStage {
         let mut masks: Box<[u64; PAIR_CLASSES * PAIR_CLASSES]> =
             vec![u64::MAX; PAIR_CLASSES * PAIR_CLASSES]
                 .into_boxed_slice()
@@ -385,6 +459,7 @@ impl PairStage {
         }
         for kw in patterns {
             match kw.len() {
+                1 if bytes_apart => {}
                 1 => {
                     clear(0, ONE_BYTE_BUCKET, None, None);
                     clear(1, ONE_BYTE_BUCKET, None, None);
@@ -432,7 +507,8 @@ impl PairStage {
 }
 
 impl AnchorFilter {
-    fn build(patterns: &[Box<[u8]>]) -> AnchorFilter {
+    /// The filter over `patterns`, leaving out those of one byte if `bytes_apart`.
+    fn build(patterns: &[Box<[u8]>], bytes_apart: bool) -> AnchorFilter {
         let (mut quads, mut triples) = (Vec::new(), Vec::new());
         let mut shorts: Vec<(u8, u32)> = Vec::new();
         for (id, kw) in patterns.iter().enumerate() {
@@ -445,6 +521,7 @@ impl AnchorFilter {
             };
             match kw.len() {
                 0 => {}
+                1 if bytes_apart => {}
                 1 | 2 => shorts.push((word_at(kw, 0) as u8, pattern)),
                 3 => {
                     let word = word_at(kw, 0) & TRIPLE;
@@ -468,7 +545,7 @@ impl AnchorFilter {
         let heads = patterns.iter().map(|kw| head_of(kw)).collect();
         AnchorFilter {
             heads,
-            pairs: PairStage::build(patterns),
+            pairs: PairStage::build(patterns, bytes_apart),
             quads: AnchorTable::new(quads),
             triples: AnchorTable::new(triples),
             short_starts,
@@ -490,8 +567,11 @@ impl KeywordIndex {
             .iter()
             .map(|k| k.to_ascii_lowercase().into_bytes().into_boxed_slice())
             .collect();
+        let filtered = patterns.len() <= MAX_FILTERED;
+        let bytes = filtered.then(|| ByteKeywords::build(&patterns)).flatten();
         let index = KeywordIndex {
-            filter: (patterns.len() <= MAX_FILTERED).then(|| AnchorFilter::build(&patterns)),
+            filter: filtered.then(|| AnchorFilter::build(&patterns, bytes.is_some())),
+            bytes,
             patterns,
             automaton: OnceLock::new(),
         };
@@ -545,7 +625,10 @@ impl KeywordIndex {
             Some(ac) => f(&mut ac
                 .find_overlapping_iter(hay)
                 .map(|m| KeywordHit::from_match(&m, 0))),
-            None => f(&mut buf.iter().copied()),
+            None => f(&mut Merged {
+                a: buf.iter().copied().peekable(),
+                b: self.byte_hits(hay, 0).peekable(),
+            }),
         };
         buf.clear();
         if buf.capacity() > KEPT_CAPACITY {
@@ -557,6 +640,7 @@ impl KeywordIndex {
     /// Appends every occurrence in `hay` to `out`, with spans moved by `offset`, ordered by
     /// end, then start, then pattern id.
     pub(crate) fn find_all(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) {
+        let first = out.len();
         if let Some(ac) = self.search(hay, offset, out) {
             // The automaton reports by end, and at one end the longer match first: the
             // same order.
@@ -564,7 +648,22 @@ impl KeywordIndex {
                 ac.find_overlapping_iter(hay)
                     .map(|m| KeywordHit::from_match(&m, offset)),
             );
+            return;
         }
+        let filtered = out.len();
+        out.extend(self.byte_hits(hay, offset));
+        if filtered > first && out.len() > filtered {
+            out[first..].sort_unstable_by_key(hit_order);
+        }
+    }
+
+    /// The one-byte keywords' matches when the filter leaves them out, in order.
+    fn byte_hits<'h>(
+        &'h self,
+        hay: &'h [u8],
+        offset: usize,
+    ) -> impl Iterator<Item = KeywordHit> + 'h {
+        self.bytes.iter().flat_map(move |b| b.hits(hay, offset))
     }
 
     /// Appends the filter's matches in `hay` to `out`, sorted, and returns `None`; or, when
@@ -888,9 +987,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The filter, never handing over to the automaton, finds exactly the automaton's
-        /// matches, for keywords of every length class (the pair stage's buckets) and
-        /// texts in mixed case, with digits, punctuation and multi-byte characters.
+        /// The filter, never handing over to the automaton, and the search for one-byte
+        /// keywords (when they are apart) find exactly the automaton's matches, for
+        /// keywords of every length class (the pair stage's buckets) and texts in mixed
+        /// case, with digits, punctuation and multi-byte characters.
         #[test]
         fn filter_alone_equals_the_automaton(
             keywords in proptest::collection::vec("[abAB0:é -]{1,9}", 1..40),
@@ -900,10 +1000,58 @@ mod tests {
             let index = KeywordIndex::build(&list).unwrap();
             let mut got = Vec::new();
             index.filter_scan_unbounded(index.filter.as_ref().unwrap(), hay.as_bytes(), 0, &mut got);
+            got.extend(index.byte_hits(hay.as_bytes(), 0));
             got.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
             let refs: Vec<&str> = keywords.iter().map(String::as_str).collect();
             proptest::prop_assert_eq!(got, by_automaton(&refs, &hay));
         }
+    }
+
+    #[test]
+    fn one_byte_keywords_are_searched_apart_and_merged_in_order() {
+        let keywords = [":", "-", "@", "x", "::", "key", "fn main"];
+        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+        let index = KeywordIndex::build(&list).unwrap();
+        assert!(
+            index.bytes.is_some(),
+            "a packed search takes the one-byte keywords"
+        );
+        // Source code: a `:` or `-` every few bytes, which the filter alone gave up on.
+        let line = "fn main() -> X { let key: u8 = a::b(x - 1); mail@x.org }\n";
+        let hay = line.repeat(2_000);
+        let filter = index.filter.as_ref().unwrap();
+        let mut filtered = Vec::new();
+        assert!(index.filter_scan(filter, hay.as_bytes(), 0, &mut filtered));
+        assert!(filtered.iter().all(|h| h.end - h.start > 1));
+        let mut buf = Vec::new();
+        let streamed = index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+        assert_eq!(streamed, by_automaton(&keywords, &hay));
+        assert!(
+            index.automaton.get().is_none(),
+            "the text stayed with the filter"
+        );
+        // `x` is found in both cases, and `find_all` gives the same order.
+        assert!(streamed.iter().any(|h| hay.as_bytes()[h.start] == b'X'));
+        let mut all = vec![KeywordHit {
+            pattern: 9,
+            start: 0,
+            end: 0,
+        }];
+        index.find_all(hay.as_bytes(), 0, &mut all);
+        assert_eq!(all[1..], streamed[..]);
+    }
+
+    #[test]
+    fn a_one_byte_keyword_listed_twice_stays_with_the_filter() {
+        // The automaton reports both ids at each `-`; a packed search would report one.
+        let keywords = ["-", "ab", "-"];
+        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+        let index = KeywordIndex::build(&list).unwrap();
+        assert!(index.bytes.is_none());
+        assert_eq!(
+            by_index(&keywords, "a-b ab -"),
+            by_automaton(&keywords, "a-b ab -")
+        );
     }
 
     #[test]
