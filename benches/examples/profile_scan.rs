@@ -1,5 +1,6 @@
 //! Scans one corpus a few times, for profilers (`valgrind --tool=callgrind`, `perf`).
-//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|european|code|chat [MiB] [stream|output]`
+//! Usage: `cargo run --release -p vallum-benches --example profile_scan -- prose|european|code|chat|digits|dash [MiB] [stream|output]`
+//! (`digits`: CSV rows of numbers; `dash`: text full of `-`, `:`, `@` and `+`, the one-byte keywords)
 //! The lazily built parts are built before the timed scan. By default the corpus is
 //! scanned as input; with `output` as one output scan, and with
 //! `stream` through `Guard::output_stream` in 16-byte chunks.
@@ -26,6 +27,8 @@ fn main() {
         "code" => source_code(size),
         "chat" => dense_chat(size),
         "european" => european_prose(size),
+        "digits" => "2024-11-03,17:42:09,48213,0.0731,-12.5,+3\n".repeat(size / 40),
+        "dash" => "-- a :: b -> c - d : e @ f + g -- \n".repeat(size / 36),
         _ => prose(size),
     };
     let built = std::time::Instant::now();

@@ -622,13 +622,16 @@ impl KeywordIndex {
         const KEPT_CAPACITY: usize = 1 << 16;
         buf.clear();
         let result = match self.search(hay, 0, buf) {
-            Some(ac) => f(&mut ac
+            Err(ac) => f(&mut ac
                 .find_overlapping_iter(hay)
                 .map(|m| KeywordHit::from_match(&m, 0))),
-            None => f(&mut Merged {
-                a: buf.iter().copied().peekable(),
-                b: self.byte_hits(hay, 0).peekable(),
-            }),
+            Ok(split) => {
+                let (bytes, filtered) = buf.split_at(split);
+                f(&mut Merged {
+                    a: filtered.iter().copied().peekable(),
+                    b: bytes.iter().copied().peekable(),
+                })
+            }
         };
         buf.clear();
         if buf.capacity() > KEPT_CAPACITY {
@@ -641,55 +644,81 @@ impl KeywordIndex {
     /// end, then start, then pattern id.
     pub(crate) fn find_all(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) {
         let first = out.len();
-        if let Some(ac) = self.search(hay, offset, out) {
+        match self.search(hay, offset, out) {
             // The automaton reports by end, and at one end the longer match first: the
             // same order.
-            out.extend(
+            Err(ac) => out.extend(
                 ac.find_overlapping_iter(hay)
                     .map(|m| KeywordHit::from_match(&m, offset)),
-            );
-            return;
-        }
-        let filtered = out.len();
-        out.extend(self.byte_hits(hay, offset));
-        if filtered > first && out.len() > filtered {
-            out[first..].sort_unstable_by_key(hit_order);
+            ),
+            Ok(split) if split > first && split < out.len() => {
+                out[first..].sort_unstable_by_key(hit_order);
+            }
+            Ok(_) => {}
         }
     }
 
-    /// The one-byte keywords' matches when the filter leaves them out, in order.
-    fn byte_hits<'h>(
-        &'h self,
-        hay: &'h [u8],
+    /// Appends the matches in `hay` to `out`: first the one-byte keywords' (when they are
+    /// apart), then the filter's, each part sorted, and returns where the second part
+    /// starts. When either needs more work than the filter's budget (about one match or
+    /// comparison per `FILTER_RATIO` bytes read), leaves `out` as it was and returns the
+    /// automaton (built now if this is its first text), whose matches the caller takes:
+    /// over text that dense it is faster.
+    fn search(
+        &self,
+        hay: &[u8],
         offset: usize,
-    ) -> impl Iterator<Item = KeywordHit> + 'h {
-        self.bytes.iter().flat_map(move |b| b.hits(hay, offset))
-    }
-
-    /// Appends the filter's matches in `hay` to `out`, sorted, and returns `None`; or, when
-    /// the filter gives the text up, leaves `out` as it was and returns the automaton (built
-    /// now if this is its first text), whose matches the caller takes.
-    fn search(&self, hay: &[u8], offset: usize, out: &mut Vec<KeywordHit>) -> Option<&AhoCorasick> {
+        out: &mut Vec<KeywordHit>,
+    ) -> Result<usize, &AhoCorasick> {
         let first = out.len();
-        let filtered = match &self.filter {
-            Some(filter) => self.filter_scan(filter, hay, offset, out),
-            None => false,
-        };
-        if !filtered {
+        let bytes_kept = self.byte_hits(hay, offset, out, true);
+        let mut split = out.len();
+        let kept = bytes_kept
+            && match &self.filter {
+                Some(filter) => self.filter_scan(filter, hay, offset, out),
+                None => false,
+            };
+        if !kept {
             out.truncate(first);
             if let Some(ac) = self.automaton() {
-                return Some(ac);
+                return Err(ac);
             }
             // The automaton failed to build (it cannot for a filtered list of this size in
             // practice): the filter finishes the job, only slower.
+            self.byte_hits(hay, offset, out, false);
+            split = out.len();
             if let Some(filter) = &self.filter {
                 self.filter_scan_unbounded(filter, hay, offset, out);
             }
         }
-        if !out[first..].is_sorted_by_key(hit_order) {
-            out[first..].sort_unstable_by_key(hit_order);
+        if !out[split..].is_sorted_by_key(hit_order) {
+            out[split..].sort_unstable_by_key(hit_order);
         }
-        None
+        Ok(split)
+    }
+
+    /// Appends the one-byte keywords' matches in `hay` to `out` when they are apart from
+    /// the filter, in order; `false` (with some appended) once they outnumber the filter's
+    /// budget for the bytes read so far (unless `bounded` is `false`).
+    fn byte_hits(
+        &self,
+        hay: &[u8],
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
+        bounded: bool,
+    ) -> bool {
+        let Some(bytes) = &self.bytes else {
+            return true;
+        };
+        let first = out.len();
+        for hit in bytes.hits(hay, offset) {
+            let read = hit.end - offset;
+            if bounded && out.len() - first > read / FILTER_RATIO + FILTER_SLACK {
+                return false;
+            }
+            out.push(hit);
+        }
+        true
     }
 
     /// The filtered scan; `false` when it gave up (too many comparisons) for the automaton.
@@ -1000,7 +1029,7 @@ mod tests {
             let index = KeywordIndex::build(&list).unwrap();
             let mut got = Vec::new();
             index.filter_scan_unbounded(index.filter.as_ref().unwrap(), hay.as_bytes(), 0, &mut got);
-            got.extend(index.byte_hits(hay.as_bytes(), 0));
+            index.byte_hits(hay.as_bytes(), 0, &mut got, false);
             got.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
             let refs: Vec<&str> = keywords.iter().map(String::as_str).collect();
             proptest::prop_assert_eq!(got, by_automaton(&refs, &hay));
@@ -1016,8 +1045,9 @@ mod tests {
             index.bytes.is_some(),
             "a packed search takes the one-byte keywords"
         );
-        // Source code: a `:` or `-` every few bytes, which the filter alone gave up on.
-        let line = "fn main() -> X { let key: u8 = a::b(x - 1); mail@x.org }\n";
+        // Source code: one of `:`, `-`, `@` or `x` every 20 or so bytes, which the
+        // filter gave up on while it compared them itself.
+        let line = "fn main() -> Result { let key = total(values, limit); Ok(key) } // sums X: mail@example.org\n";
         let hay = line.repeat(2_000);
         let filter = index.filter.as_ref().unwrap();
         let mut filtered = Vec::new();
@@ -1039,6 +1069,31 @@ mod tests {
         }];
         index.find_all(hay.as_bytes(), 0, &mut all);
         assert_eq!(all[1..], streamed[..]);
+    }
+
+    #[test]
+    fn text_dense_with_one_byte_keywords_goes_to_the_automaton() {
+        // A keyword byte in every other position outruns the filter's budget: the search
+        // hands the text over, with the same matches, and keeps no list of them.
+        let keywords = ["0", "1", ":", "key"];
+        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+        let index = KeywordIndex::build(&list).unwrap();
+        assert!(index.bytes.is_some());
+        let hay = "10:01 key ".repeat(5_000);
+        let mut probe = Vec::new();
+        assert!(!index.byte_hits(hay.as_bytes(), 0, &mut probe, true));
+        assert!(
+            probe.len() < 2 * FILTER_SLACK,
+            "gave up early: {}",
+            probe.len()
+        );
+        let mut buf = Vec::new();
+        let streamed = index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+        assert_eq!(streamed, by_automaton(&keywords, &hay));
+        assert!(
+            index.automaton.get().is_some(),
+            "the automaton took the text"
+        );
     }
 
     #[test]
