@@ -935,9 +935,13 @@ mod tests {
         hits
     }
 
-    fn by_index(keywords: &[&str], hay: &str) -> Vec<KeywordHit> {
+    fn index_of(keywords: &[&str]) -> KeywordIndex {
         let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
-        let index = KeywordIndex::build(&list).unwrap();
+        KeywordIndex::build(&list).unwrap()
+    }
+
+    fn by_index(keywords: &[&str], hay: &str) -> Vec<KeywordHit> {
+        let index = index_of(keywords);
         let mut out = Vec::new();
         index.find_all(hay.as_bytes(), 0, &mut out);
         out
@@ -984,8 +988,7 @@ mod tests {
         // A keyword byte at every position: the comparisons outrun the bytes read.
         let keywords = ["-", "--", "---", "----x"];
         let hay = "-".repeat(20_000) + "----x";
-        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
-        let index = KeywordIndex::build(&list).unwrap();
+        let index = index_of(&keywords);
         let filter = index.filter.as_ref().unwrap();
         let mut probe = Vec::new();
         assert!(!index.filter_scan(filter, hay.as_bytes(), 0, &mut probe));
@@ -995,8 +998,7 @@ mod tests {
     #[test]
     fn streamed_matches_equal_collected_ones() {
         let keywords = ["-", "--", "ab", "passw"];
-        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
-        let index = KeywordIndex::build(&list).unwrap();
+        let index = index_of(&keywords);
         // A clean text stays with the filter, a dense one goes to the automaton.
         for hay in ["an ab and a passw0rd".to_owned(), "-".repeat(50_000)] {
             let mut buf = Vec::new();
@@ -1007,7 +1009,7 @@ mod tests {
         }
         // The dense text was the first to need the automaton.
         assert!(index.automaton.get().is_some());
-        let fresh = KeywordIndex::build(&list).unwrap();
+        let fresh = index_of(&keywords);
         fresh.with_matches(b"an ab and a passw0rd", &mut Vec::new(), |it| it.count());
         assert!(
             fresh.automaton.get().is_none(),
@@ -1039,8 +1041,7 @@ mod tests {
     #[test]
     fn one_byte_keywords_are_searched_apart_and_merged_in_order() {
         let keywords = [":", "-", "@", "x", "::", "key", "fn main"];
-        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
-        let index = KeywordIndex::build(&list).unwrap();
+        let index = index_of(&keywords);
         assert!(
             index.bytes.is_some(),
             "a packed search takes the one-byte keywords"
@@ -1076,8 +1077,7 @@ mod tests {
         // A keyword byte in every other position outruns the filter's budget: the search
         // hands the text over, with the same matches, and keeps no list of them.
         let keywords = ["0", "1", ":", "key"];
-        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
-        let index = KeywordIndex::build(&list).unwrap();
+        let index = index_of(&keywords);
         assert!(index.bytes.is_some());
         let hay = "10:01 key ".repeat(5_000);
         let mut probe = Vec::new();
@@ -1100,8 +1100,7 @@ mod tests {
     fn a_one_byte_keyword_listed_twice_stays_with_the_filter() {
         // The automaton reports both ids at each `-`; a packed search would report one.
         let keywords = ["-", "ab", "-"];
-        let list: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
-        let index = KeywordIndex::build(&list).unwrap();
+        let index = index_of(&keywords);
         assert!(index.bytes.is_none());
         assert_eq!(
             by_index(&keywords, "a-b ab -"),
