@@ -42,6 +42,10 @@ struct LazyRegex {
     case_insensitive: bool,
     user: bool,
     group: Option<String>,
+    /// The rule's keywords (lowercase), and whether it reads the normalised view: what
+    /// [`keyword_first`] needs.
+    keywords: Vec<String>,
+    normalized: bool,
     compiled: OnceLock<Option<CompiledRegex>>,
 }
 
@@ -53,17 +57,43 @@ struct CompiledRegex {
     group: Option<usize>,
     /// Every match holds an ASCII digit, so a range without one is not searched.
     needs_digit: bool,
+    /// Every match begins with one of the rule's keywords (see [`keyword_first`]), so
+    /// the search runs anchored at the keyword hits instead of over their windows.
+    keyword_first: bool,
 }
 
 impl LazyRegex {
+    /// The regex of `spec`, not compiled yet.
+    fn new(spec: &RuleSpec, user: bool) -> LazyRegex {
+        LazyRegex {
+            id: spec.id.clone(),
+            pattern: spec.pattern.clone(),
+            case_insensitive: spec.case_insensitive,
+            user,
+            group: spec.group.clone(),
+            keywords: spec
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
+            normalized: spec.view == ViewKind::Normalized,
+            compiled: OnceLock::new(),
+        }
+    }
+
     fn compile(&self) -> Result<CompiledRegex, CompileError> {
         let re = compile_one(&self.id, &self.pattern, self.case_insensitive, self.user)?;
         // The pattern parsed again for its shape only: it compiled, so it parses.
-        let needs_digit = syntax::parse_with(
+        let hir = syntax::parse_with(
             &ascii_shorthands(&self.pattern),
             &syntax_config().case_insensitive(self.case_insensitive),
         )
-        .is_ok_and(|hir| needs_ascii_digit(&hir));
+        .ok();
+        let needs_digit = hir.as_ref().is_some_and(needs_ascii_digit);
+        let keyword_first = !self.keywords.is_empty()
+            && hir
+                .as_ref()
+                .is_some_and(|hir| keyword_first(hir, &self.keywords, self.normalized));
         let group = match &self.group {
             None => None,
             Some(name) => Some(
@@ -80,6 +110,7 @@ impl LazyRegex {
             re,
             group,
             needs_digit,
+            keyword_first,
         })
     }
 
@@ -121,6 +152,85 @@ fn needs_ascii_digit(hir: &Hir) -> bool {
     }
 }
 
+/// Whether every match of `hir` begins with one of `keywords` (lowercase, matched ignoring
+/// ASCII case as the keyword search matches them): a match can then start only where a
+/// keyword hit starts. For a rule that reads the normalised view, `ſ` (U+017F) and `K`
+/// (U+212A), which `(?i)` lets stand for `s` and `k`, count as those letters: the view
+/// holds neither (NFKC folds them).
+fn keyword_first(hir: &Hir, keywords: &[String], normalized: bool) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let longest = keywords.iter().map(String::len).max().unwrap_or(0).max(1);
+    let seq = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .limit_class(64)
+        .limit_repeat(longest)
+        .limit_literal_len(longest)
+        .limit_total(4096)
+        .extract(&fold_case(hir, normalized));
+    seq.literals().is_some_and(|literals| {
+        !literals.is_empty()
+            && literals.iter().all(|lit| {
+                let bytes = lit.as_bytes();
+                keywords
+                    .iter()
+                    .any(|k| bytes.get(..k.len()) == Some(k.as_bytes()))
+            })
+    })
+}
+
+/// `hir` with ASCII letters lowercased in its literals and classes (and, if `normalized`,
+/// `ſ` and `K` read as `s` and `k`), so that literal extraction gives one spelling where
+/// `(?i)` would give every mix of cases.
+fn fold_case(hir: &Hir, normalized: bool) -> Hir {
+    use regex_syntax::hir::{ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
+    let fold = |c: char| match c {
+        'A'..='Z' => c.to_ascii_lowercase(),
+        '\u{17F}' if normalized => 's',
+        '\u{212A}' if normalized => 'k',
+        _ => c,
+    };
+    match hir.kind() {
+        HirKind::Literal(lit) => match std::str::from_utf8(&lit.0) {
+            Ok(text) => Hir::literal(text.chars().map(fold).collect::<String>().into_bytes()),
+            Err(_) => Hir::literal(lit.0.to_ascii_lowercase()),
+        },
+        HirKind::Class(Class::Unicode(class)) => {
+            // Classes too large to spell out stay as they are: the extraction gives up
+            // on them anyway.
+            if class.ranges().iter().map(ClassUnicodeRange::len).sum::<usize>() > 256 {
+                return hir.clone();
+            }
+            let chars = class.ranges().iter().flat_map(|r| r.start()..=r.end());
+            Hir::class(Class::Unicode(ClassUnicode::new(
+                chars.map(fold).map(|c| ClassUnicodeRange::new(c, c)),
+            )))
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            let bytes = class.ranges().iter().flat_map(|r| r.start()..=r.end());
+            Hir::class(Class::Bytes(ClassBytes::new(
+                bytes
+                    .map(|b| b.to_ascii_lowercase())
+                    .map(|b| ClassBytesRange::new(b, b)),
+            )))
+        }
+        HirKind::Repetition(rep) => Hir::repetition(regex_syntax::hir::Repetition {
+            sub: Box::new(fold_case(&rep.sub, normalized)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(regex_syntax::hir::Capture {
+            sub: Box::new(fold_case(&cap.sub, normalized)),
+            ..cap.clone()
+        }),
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.iter().map(|h| fold_case(h, normalized)).collect())
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(|h| fold_case(h, normalized)).collect())
+        }
+        HirKind::Empty | HirKind::Look(_) => hir.clone(),
+    }
+}
+
 /// Whether `bytes` holds an ASCII digit (sixteen bytes at a time, which vectorises).
 fn has_ascii_digit(bytes: &[u8]) -> bool {
     let digit = |b: &u8| b.wrapping_sub(b'0') < 10;
@@ -131,23 +241,26 @@ fn has_ascii_digit(bytes: &[u8]) -> bool {
 
 /// The process-wide table of built-in rules' lazily compiled regexes.
 fn shared_builtin_regex(spec: &RuleSpec) -> Arc<LazyRegex> {
-    type Table = Mutex<HashMap<(String, String, bool), Arc<LazyRegex>>>;
+    /// A rule's id, pattern, case flag, keywords and view: what its compiled regex depends on.
+    type Key = (String, String, bool, Vec<String>, bool);
+    type Table = Mutex<HashMap<Key, Arc<LazyRegex>>>;
     static TABLE: OnceLock<Table> = OnceLock::new();
-    let key = (spec.id.clone(), spec.pattern.clone(), spec.case_insensitive);
+    let key = (
+        spec.id.clone(),
+        spec.pattern.clone(),
+        spec.case_insensitive,
+        spec.keywords.clone(),
+        spec.view == ViewKind::Normalized,
+    );
     let mut table = TABLE
         .get_or_init(Table::default)
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    Arc::clone(table.entry(key).or_insert_with(|| {
-        Arc::new(LazyRegex {
-            id: spec.id.clone(),
-            pattern: spec.pattern.clone(),
-            case_insensitive: spec.case_insensitive,
-            user: false,
-            group: spec.group.clone(),
-            compiled: OnceLock::new(),
-        })
-    }))
+    Arc::clone(
+        table
+            .entry(key)
+            .or_insert_with(|| Arc::new(LazyRegex::new(spec, false))),
+    )
 }
 
 /// A small process-wide cache of automata keyed by their exact inputs, so that guards
@@ -375,6 +488,9 @@ struct Scratch {
     /// Per rule, the index in `windows` of its latest window (`u32::MAX`: none yet); then
     /// where its group starts in `grouped`.
     latest: Vec<u32>,
+    /// Hits of the keyword-first rules' keywords, `rule << START_BITS | start`: where
+    /// those rules' anchored searches run (see [`CompiledRegex::keyword_first`]).
+    starts: Vec<u64>,
     digit_windows: Vec<(usize, usize)>,
     patset: PatternSet,
     digit_patset: PatternSet,
@@ -570,14 +686,7 @@ impl Engine {
             };
             let matcher = if src.terms.is_empty() {
                 let re = if src.user {
-                    let re = Arc::new(LazyRegex {
-                        id: spec.id.clone(),
-                        pattern: spec.pattern.clone(),
-                        case_insensitive: spec.case_insensitive,
-                        user: true,
-                        group: spec.group.clone(),
-                        compiled: OnceLock::new(),
-                    });
+                    let re = Arc::new(LazyRegex::new(&spec, true));
                     re.force()?;
                     re
                 } else {
@@ -683,6 +792,7 @@ impl Engine {
             windows: Vec::new(),
             grouped: Vec::new(),
             latest: vec![u32::MAX; rule_count],
+            starts: Vec::new(),
             digit_windows: Vec::new(),
             patset: PatternSet::new(patterns.max(1)),
             digit_patset: PatternSet::new(digit_count.max(1)),
@@ -849,6 +959,12 @@ impl Engine {
         scratch.windows.clear();
         scratch.latest.fill(u32::MAX);
         scratch.digit_windows.clear();
+        scratch.starts.clear();
+        // Keyword-first rules keep their hits' starts while there are fewer than one per
+        // eight bytes of text (the list then holds at most as many bytes as the text);
+        // past that they search their windows as the other rules do.
+        let max_starts = hay.len() / 8 + 4096;
+        let mut starts_kept = hay.len() < 1 << START_BITS;
 
         for m in hits {
             let pid = m.pattern as usize;
@@ -885,9 +1001,27 @@ impl Engine {
                             emit(hit);
                         }
                     }
-                    Matcher::Regex { window, .. } => {
-                        let start = floor_boundary(hay, m.start.saturating_sub(*window));
+                    Matcher::Regex { window, re, .. } => {
+                        // A keyword-first rule's match starts at a hit: its window does
+                        // not reach back.
+                        let keyword_first = re.get().is_some_and(|c| c.keyword_first);
+                        let start = if keyword_first {
+                            m.start
+                        } else {
+                            floor_boundary(hay, m.start.saturating_sub(*window))
+                        };
                         let end = ceil_boundary(hay, m.end.saturating_add(*window));
+                        // Kept even when the window is skipped below: another window may
+                        // reach over this start, and the search there then tries it.
+                        if keyword_first && starts_kept {
+                            if scratch.starts.len() < max_starts {
+                                scratch
+                                    .starts
+                                    .push(u64::from(idx) << START_BITS | m.start as u64);
+                            } else {
+                                starts_kept = false;
+                            }
+                        }
                         if end <= decided && !self.interacts(idx) {
                             continue;
                         }
@@ -913,6 +1047,13 @@ impl Engine {
         if !scratch.windows.is_empty() {
             group_by_rule(&scratch.windows, &mut scratch.latest, &mut scratch.grouped);
             let windows = &scratch.grouped;
+            if starts_kept {
+                scratch.starts.sort_unstable();
+                scratch.starts.dedup();
+            }
+            // The starts are in the windows' order (by rule, then position): one cursor
+            // walks them.
+            let mut next_start = 0;
             let mut i = 0;
             while i < windows.len() {
                 let (rule, start, mut end) = windows[i];
@@ -921,8 +1062,23 @@ impl Engine {
                     end = end.max(windows[i].2);
                     i += 1;
                 }
-                self.run_rule(rule, hay, start..end, emit);
+                let from = u64::from(rule) << START_BITS | start as u64;
+                let to = u64::from(rule) << START_BITS | end as u64;
+                let starts = &scratch.starts;
+                while next_start < starts.len() && starts[next_start] < from {
+                    next_start += 1;
+                }
+                let first = next_start;
+                while next_start < starts.len() && starts[next_start] < to {
+                    next_start += 1;
+                }
+                let anchors = (starts_kept && first < next_start)
+                    .then(|| Anchors(&starts[first..next_start]));
+                self.run_rule(rule, hay, start..end, anchors, emit);
             }
+        }
+        if scratch.starts.capacity() > KEPT_STARTS {
+            scratch.starts = Vec::new();
         }
 
         if let Some(set) = &self.digit_set {
@@ -936,7 +1092,7 @@ impl Engine {
                 for pid in scratch.digit_patset.iter() {
                     let idx = self.digit_rules[pid.as_usize()];
                     if sel.accepts(&self.rules[idx as usize]) {
-                        self.run_rule(idx, hay, range.clone(), emit);
+                        self.run_rule(idx, hay, range.clone(), None, emit);
                     }
                 }
             }
@@ -948,7 +1104,7 @@ impl Engine {
             for pid in scratch.patset.iter() {
                 let idx = self.ungated_rules[pid.as_usize()];
                 if sel.accepts(&self.rules[idx as usize]) {
-                    self.run_rule(idx, hay, 0..hay.len(), emit);
+                    self.run_rule(idx, hay, 0..hay.len(), None, emit);
                 }
             }
         }
@@ -995,7 +1151,16 @@ impl Engine {
         })
     }
 
-    fn run_rule(&self, idx: u32, hay: &str, range: Range<usize>, emit: &mut dyn FnMut(Hit)) {
+    /// Runs rule `idx` over `range` of `hay`: anchored at each of `anchors` (the starts of
+    /// its keyword hits, for a keyword-first rule), else searching the whole range.
+    fn run_rule(
+        &self,
+        idx: u32,
+        hay: &str,
+        range: Range<usize>,
+        anchors: Option<Anchors<'_>>,
+        emit: &mut dyn FnMut(Hit),
+    ) {
         let rule = &self.rules[idx as usize];
         let Matcher::Regex { re, .. } = &rule.matcher else {
             return;
@@ -1004,6 +1169,7 @@ impl Engine {
             re,
             group,
             needs_digit,
+            keyword_first,
         }) = re.get()
         else {
             return;
@@ -1038,9 +1204,23 @@ impl Engine {
         // passed over, not retried.
         let reported = |span: Option<Range<usize>>| span.filter(|s| !s.is_empty());
         let confirm = |s: Range<usize>| self.confirm(idx, hay, Span::new(s.start, s.end));
+        // Where a keyword-first rule's match may start: its hits, in order.
+        let mut anchors = anchors
+            .filter(|_| *keyword_first)
+            .map(|a| a.0.iter().map(|&key| (key & START_MASK) as usize));
         let mut at = range.start;
         while at < range.end {
-            let Some((whole, span)) = search(&Input::new(hay).range(at..range.end)) else {
+            let found = match anchors.as_mut() {
+                None => search(&Input::new(hay).range(at..range.end)),
+                Some(anchors) => anchors.filter(|&start| start >= at).find_map(|start| {
+                    search(
+                        &Input::new(hay)
+                            .range(start..range.end)
+                            .anchored(Anchored::Yes),
+                    )
+                }),
+            };
+            let Some((whole, span)) = found else {
                 break;
             };
             let after = if whole.is_empty() {
@@ -1182,6 +1362,17 @@ fn group_by_rule(
     }
 }
 
+/// Bits of a keyword-first hit's start in [`Scratch::starts`] (the rule index above them).
+const START_BITS: u32 = 40;
+const START_MASK: u64 = (1 << START_BITS) - 1;
+/// Starts a kept scratch list may hold room for.
+const KEPT_STARTS: usize = 1 << 16;
+
+/// The sorted starts of one rule's keyword hits inside one merged window, as kept in
+/// [`Scratch::starts`].
+#[derive(Clone, Copy)]
+struct Anchors<'a>(&'a [u64]);
+
 /// A confirmed match of one rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Hit {
@@ -1268,6 +1459,153 @@ mod tests {
         assert!(!has_ascii_digit(
             "a longer text without any digit, only letters and \u{0663}".as_bytes()
         ));
+    }
+
+    #[test]
+    fn keyword_first_patterns_are_recognised() {
+        let first = |pattern: &str, keywords: &[&str], ci: bool, normalized: bool| {
+            let config = syntax_config().case_insensitive(ci);
+            let hir = syntax::parse_with(&ascii_shorthands(pattern), &config).unwrap();
+            let keywords: Vec<String> = keywords.iter().map(|k| (*k).to_owned()).collect();
+            keyword_first(&hir, &keywords, normalized)
+        };
+        let bypass = r"(?:bypass(?:es|ing)?|overrid(?:e|es|ing))\s*(?:the\s*)?instructions";
+        assert!(first(bypass, &["bypass", "overrid"], false, false));
+        // Case-insensitive: one folded spelling per literal, not every mix of cases.
+        assert!(first(bypass, &["bypass", "overrid"], true, true));
+        // `(?i)s` also matches `ſ`, which no keyword hit covers in the raw text; the
+        // normalised view has none.
+        assert!(!first(bypass, &["bypass", "overrid"], true, false));
+        assert!(first(
+            r"\b(?i:tel|phone)\b\s*\d+",
+            &["tel", "phone"],
+            false,
+            false
+        ));
+        // An alternative whose match starts before its keyword.
+        assert!(!first(
+            r"(?:pay\s*no|ignore)\s*attention",
+            &["no", "ignore"],
+            false,
+            false
+        ));
+        // A keyword after an optional prefix.
+        assert!(!first(r"(?:\x00)?bypass", &["bypass"], false, false));
+        // An unbounded class before the keyword.
+        assert!(!first(r"\w*bypass", &["bypass"], false, false));
+        assert!(first(
+            r"(?:secret|token)[_-]?key\s*=\s*\S+",
+            &["secret", "token"],
+            true,
+            true
+        ));
+        // A literal shorter than every keyword it might start.
+        assert!(!first(
+            r"(?:secret|token)",
+            &["secrets", "token"],
+            false,
+            false
+        ));
+    }
+
+    /// Four rules: two keyword-first ones, each with a twin that has the same pattern
+    /// behind an optional NUL byte (which stops it being keyword-first, so it searches
+    /// its windows).
+    fn twin_rules() -> Engine {
+        let rule = |id: &str, prefix: &str, body: &str, extra: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\ncategory = \"pii\"\nkind = \"{id}\"\n\
+                 pattern = '''{prefix}{body}'''\n{extra}\n"
+            )
+        };
+        let override_body =
+            r"(?:bypass(?:es)?|overrid(?:e|es))\s*(?:all\s*|the\s*){0,3}(?:instructions|rules)";
+        let override_extra = "keywords = [\"bypass\", \"overrid\"]\nwindow = 40\n\
+                              case_insensitive = true\nview = \"normalized\"";
+        let card_body = r"(?:card|cc)\s*(?:no\.?|number)?\s*(?P<n>[0-9][0-9 ]{10,21}[0-9])";
+        let card_extra =
+            "keywords = [\"card\", \"cc\"]\nwindow = 30\ngroup = \"n\"\nvalidator = \"luhn\"";
+        let pack = [
+            rule("override_first", "", override_body, override_extra),
+            rule(
+                "override_windowed",
+                r"(?:\x00)?",
+                override_body,
+                override_extra,
+            ),
+            rule("card_first", "", card_body, card_extra),
+            rule("card_windowed", r"(?:\x00)?", card_body, card_extra),
+        ]
+        .concat();
+        let pack = vallum_rules::spec::Pack::from_toml("twins", &pack).unwrap();
+        let sources = pack
+            .rules
+            .into_iter()
+            .map(|spec| RuleSource {
+                spec,
+                terms: Vec::new(),
+                case_sensitive: false,
+                action: None,
+                user: false,
+            })
+            .collect();
+        let engine = Engine::build(sources, &[]).unwrap();
+        let kinds: Vec<bool> = engine
+            .rules
+            .iter()
+            .map(|r| match &r.matcher {
+                Matcher::Regex { re, .. } => re.get().unwrap().keyword_first,
+                Matcher::Term { .. } => false,
+            })
+            .collect();
+        assert_eq!(kinds, [true, false, true, false]);
+        engine
+    }
+
+    /// The spans each of the four twin rules finds in `text`.
+    fn twin_spans(engine: &Engine, text: &str) -> [Vec<Span>; 4] {
+        let mut spans: [Vec<Span>; 4] = Default::default();
+        let sel = Selector {
+            view: None,
+            direction: Direction::Input,
+        };
+        engine.scan(text, sel, &mut |hit| {
+            spans[hit.rule as usize].push(hit.span);
+        });
+        for s in &mut spans {
+            s.sort_unstable_by_key(|s| (s.start, s.end));
+        }
+        spans
+    }
+
+    #[test]
+    fn anchored_search_finds_what_the_window_search_finds() {
+        let engine = twin_rules();
+        let text = "Please BYPASS all the instructions. cc 6789 4111 1111 1111 1111 ok; \
+                    override rules, overrides the rules and card number 4111 1111 1111 1111 ";
+        let [a, b, c, d] = twin_spans(&engine, text);
+        assert_eq!(a.len(), 3, "{a:?}");
+        assert_eq!(a, b);
+        // The first four digit groups fail Luhn; the card after them is found.
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c, d);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anchored_and_window_searches_agree(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "bypass", "BYPASSES ", "overrid", "override ", "OVERRIDES", "all ", "the ",
+                "instructions", " rules", " ", "  ", "x", "\n", "card", " cc ", "no. ",
+                "number ", "4111 1111 1111 1111", "6789 ", "1111", "5", "\u{17F}", "é",
+            ]), 0..60)
+        ) {
+            let engine = twin_rules();
+            let text = parts.concat();
+            let [a, b, c, d] = twin_spans(&engine, &text);
+            proptest::prop_assert_eq!(a, b);
+            proptest::prop_assert_eq!(c, d);
+        }
     }
 
     #[test]
