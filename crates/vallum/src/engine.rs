@@ -197,7 +197,13 @@ fn fold_case(hir: &Hir, normalized: bool) -> Hir {
         HirKind::Class(Class::Unicode(class)) => {
             // Classes too large to spell out stay as they are: the extraction gives up
             // on them anyway.
-            if class.ranges().iter().map(ClassUnicodeRange::len).sum::<usize>() > 256 {
+            if class
+                .ranges()
+                .iter()
+                .map(ClassUnicodeRange::len)
+                .sum::<usize>()
+                > 256
+            {
                 return hir.clone();
             }
             let chars = class.ranges().iter().flat_map(|r| r.start()..=r.end());

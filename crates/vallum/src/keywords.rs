@@ -439,8 +439,9 @@ impl PairStage {
                 None => {}
             }
         };
-        // Anchors in sorted order, cut into runs of equal size: the anchors of a bucket
-        // then share leading bytes, so each lane allows few pairs.
+        // Anchors in the order of their bytes' classes (so `Ab` and `aB` sort together),
+        // cut into runs of equal size: the anchors of a bucket then share leading classes,
+        // so each lane allows few pairs.
         let mut anchors: Vec<&[u8]> = patterns
             .iter()
             .filter(|kw| kw.len() >= 4)
@@ -449,7 +450,7 @@ impl PairStage {
                 &kw[o..o + 4]
             })
             .collect();
-        anchors.sort_unstable();
+        anchors.sort_unstable_by_key(|a| ([0, 1, 2, 3].map(|k| PAIR_CLASS[usize::from(a[k])]), *a));
         anchors.dedup();
         for (rank, a) in anchors.iter().enumerate() {
             let bucket = (rank as u64 * QUAD_BUCKETS) / anchors.len() as u64;
@@ -471,7 +472,10 @@ impl PairStage {
                     clear(2, TWO_BYTE_BUCKET, Some(kw[0]), Some(kw[1]));
                 }
                 3 => {
-                    let bucket = QUAD_BUCKETS + u64::from(kw[0] & 1);
+                    // Split by the sum of the bytes, which spreads alike keywords (`sin`,
+                    // `ssn`, `sms`) better than their first byte does.
+                    let sum: u64 = kw.iter().map(|&b| u64::from(b)).sum();
+                    let bucket = QUAD_BUCKETS + sum % 2;
                     clear(0, bucket, None, None);
                     clear(1, bucket, Some(kw[0]), Some(kw[1]));
                     clear(2, bucket, Some(kw[1]), Some(kw[2]));
