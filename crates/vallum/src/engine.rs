@@ -165,7 +165,7 @@ fn keyword_first(hir: &Hir, keywords: &[String], normalized: bool) -> bool {
         .limit_class(64)
         .limit_repeat(longest)
         .limit_literal_len(longest)
-        .limit_total(4096)
+        .limit_total(256)
         .extract(&fold_case(hir, normalized));
     seq.literals().is_some_and(|literals| {
         !literals.is_empty()
