@@ -4,7 +4,8 @@
 //!
 //! A scan reads the text once with the keyword automaton and once with the ungated
 //! regex set (when there is one); per-rule regexes then run only inside the windows
-//! around keyword hits, or over the text for the ungated rules the set saw. Validators,
+//! around keyword hits (anchored at the hits, for a rule whose matches begin with a
+//! keyword), or over the text for the ungated rules the set saw. Validators,
 //! entropy floors, placeholder rejection and context words are post-filters on
 //! candidates. All engines involved run in time linear in the input.
 
