@@ -971,7 +971,8 @@ impl Engine {
         // eight bytes of text (the list then holds at most as many bytes as the text);
         // past that they search their windows as the other rules do.
         let max_starts = hay.len() / 8 + 4096;
-        let mut starts_kept = hay.len() < 1 << START_BITS;
+        let mut starts_kept =
+            (hay.len() as u64) < 1 << START_BITS && (self.rules.len() as u64) < 1 << RULE_BITS;
 
         for m in hits {
             let pid = m.pattern as usize;
@@ -1372,6 +1373,8 @@ fn group_by_rule(
 /// Bits of a keyword-first hit's start in [`Scratch::starts`] (the rule index above them).
 const START_BITS: u32 = 40;
 const START_MASK: u64 = (1 << START_BITS) - 1;
+/// Bits left above them for the rule index.
+const RULE_BITS: u32 = u64::BITS - START_BITS;
 /// Starts a kept scratch list may hold room for.
 const KEPT_STARTS: usize = 1 << 16;
 
@@ -1481,8 +1484,10 @@ mod tests {
         // Case-insensitive: one folded spelling per literal, not every mix of cases.
         assert!(first(bypass, &["bypass", "overrid"], true, true));
         // `(?i)s` also matches `ſ`, which no keyword hit covers in the raw text; the
-        // normalised view has none.
+        // normalised view has none (nor `K`).
         assert!(!first(bypass, &["bypass", "overrid"], true, false));
+        let view = crate::view::normalize("bypa\u{17F}s the \u{212A}ey");
+        assert_eq!(view.as_str(), "bypass the Key");
         assert!(first(
             r"\b(?i:tel|phone)\b\s*\d+",
             &["tel", "phone"],
