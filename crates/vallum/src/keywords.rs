@@ -439,9 +439,10 @@ impl PairStage {
                 None => {}
             }
         };
-        // Anchors in the order of their bytes' classes (so `Ab` and `aB` sort together),
-        // cut into runs of equal size: the anchors of a bucket then share leading classes,
-        // so each lane allows few pairs.
+        // Anchors in the order of their bytes' classes (letters, then digits, space and
+        // punctuation; bytes that share a class side by side), cut into runs of equal
+        // size: the anchors of a bucket then share leading classes, so each lane allows
+        // few pairs.
         let mut anchors: Vec<&[u8]> = patterns
             .iter()
             .filter(|kw| kw.len() >= 4)
