@@ -1480,44 +1480,59 @@ mod tests {
             keyword_first(&hir, &keywords, normalized)
         };
         let bypass = r"(?:bypass(?:es|ing)?|overrid(?:e|es|ing))\s*(?:the\s*)?instructions";
-        assert!(first(bypass, &["bypass", "overrid"], false, false));
-        // Case-insensitive: one folded spelling per literal, not every mix of cases.
-        assert!(first(bypass, &["bypass", "overrid"], true, true));
-        // `(?i)s` also matches `ſ`, which no keyword hit covers in the raw text; the
-        // normalised view has none (nor `K`).
-        assert!(!first(bypass, &["bypass", "overrid"], true, false));
+        let bypass_words: &[&str] = &["bypass", "overrid"];
+        // (pattern, keywords, case-insensitive, normalised view, keyword-first)
+        let cases: &[(&str, &[&str], bool, bool, bool)] = &[
+            (bypass, bypass_words, false, false, true),
+            // Case-insensitive: one folded spelling per literal, not every mix of cases.
+            (bypass, bypass_words, true, true, true),
+            // `(?i)s` also matches `ſ`, which no keyword hit covers in the raw text; the
+            // normalised view has none (checked below).
+            (bypass, bypass_words, true, false, false),
+            (
+                r"\b(?i:tel|phone)\b\s*\d+",
+                &["tel", "phone"],
+                false,
+                false,
+                true,
+            ),
+            // An alternative whose match starts before its keyword.
+            (
+                r"(?:pay\s*no|ignore)\s*attention",
+                &["no", "ignore"],
+                false,
+                false,
+                false,
+            ),
+            // A keyword after an optional prefix.
+            (r"(?:\x00)?bypass", &["bypass"], false, false, false),
+            // An unbounded class before the keyword.
+            (r"\w*bypass", &["bypass"], false, false, false),
+            (
+                r"(?:secret|token)[_-]?key\s*=\s*\S+",
+                &["secret", "token"],
+                true,
+                true,
+                true,
+            ),
+            // A literal shorter than every keyword it might start.
+            (
+                r"(?:secret|token)",
+                &["secrets", "token"],
+                false,
+                false,
+                false,
+            ),
+        ];
+        for &(pattern, keywords, ci, normalized, expected) in cases {
+            assert_eq!(
+                first(pattern, keywords, ci, normalized),
+                expected,
+                "{pattern} {keywords:?} ci={ci} normalized={normalized}"
+            );
+        }
         let view = crate::view::normalize("bypa\u{17F}s the \u{212A}ey");
         assert_eq!(view.as_str(), "bypass the Key");
-        assert!(first(
-            r"\b(?i:tel|phone)\b\s*\d+",
-            &["tel", "phone"],
-            false,
-            false
-        ));
-        // An alternative whose match starts before its keyword.
-        assert!(!first(
-            r"(?:pay\s*no|ignore)\s*attention",
-            &["no", "ignore"],
-            false,
-            false
-        ));
-        // A keyword after an optional prefix.
-        assert!(!first(r"(?:\x00)?bypass", &["bypass"], false, false));
-        // An unbounded class before the keyword.
-        assert!(!first(r"\w*bypass", &["bypass"], false, false));
-        assert!(first(
-            r"(?:secret|token)[_-]?key\s*=\s*\S+",
-            &["secret", "token"],
-            true,
-            true
-        ));
-        // A literal shorter than every keyword it might start.
-        assert!(!first(
-            r"(?:secret|token)",
-            &["secrets", "token"],
-            false,
-            false
-        ));
     }
 
     /// Four rules: two keyword-first ones, each with a twin that has the same pattern

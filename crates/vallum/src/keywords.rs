@@ -945,6 +945,13 @@ mod tests {
         KeywordIndex::build(&list).unwrap()
     }
 
+    /// The matches `with_matches` streams for `hay`, and the buffer it leaves.
+    fn streamed(index: &KeywordIndex, hay: &str) -> (Vec<KeywordHit>, Vec<KeywordHit>) {
+        let mut buf = Vec::new();
+        let hits = index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+        (hits, buf)
+    }
+
     fn by_index(keywords: &[&str], hay: &str) -> Vec<KeywordHit> {
         let index = index_of(keywords);
         let mut out = Vec::new();
@@ -1006,9 +1013,7 @@ mod tests {
         let index = index_of(&keywords);
         // A clean text stays with the filter, a dense one goes to the automaton.
         for hay in ["an ab and a passw0rd".to_owned(), "-".repeat(50_000)] {
-            let mut buf = Vec::new();
-            let streamed =
-                index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+            let (streamed, buf) = streamed(&index, &hay);
             assert_eq!(streamed, by_automaton(&keywords, &hay));
             assert!(buf.is_empty() && buf.capacity() <= 1 << 16);
         }
@@ -1059,8 +1064,7 @@ mod tests {
         let mut filtered = Vec::new();
         assert!(index.filter_scan(filter, hay.as_bytes(), 0, &mut filtered));
         assert!(filtered.iter().all(|h| h.end - h.start > 1));
-        let mut buf = Vec::new();
-        let streamed = index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+        let (streamed, _) = streamed(&index, &hay);
         assert_eq!(streamed, by_automaton(&keywords, &hay));
         assert!(
             index.automaton.get().is_none(),
@@ -1092,8 +1096,7 @@ mod tests {
             "gave up early: {}",
             probe.len()
         );
-        let mut buf = Vec::new();
-        let streamed = index.with_matches(hay.as_bytes(), &mut buf, |it| it.collect::<Vec<_>>());
+        let (streamed, _) = streamed(&index, &hay);
         assert_eq!(streamed, by_automaton(&keywords, &hay));
         assert!(
             index.automaton.get().is_some(),
