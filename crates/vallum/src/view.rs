@@ -514,13 +514,12 @@ pub fn normalize(text: &str) -> TextView<'_> {
     for unit in &units {
         if unit.text.is_ascii() {
             // ASCII letters never fold: only the word count moves.
-            for &b in unit.text.as_bytes() {
-                if b.is_ascii_alphabetic() {
-                    in_word = true;
-                } else if in_word {
-                    word += 1;
-                    in_word = false;
-                }
+            let words = AsciiWords::of(unit.text.as_bytes());
+            if words.broken {
+                word += usize::from(in_word || words.lead > 0) + words.inner_words;
+                in_word = words.trail > 0;
+            } else {
+                in_word |= words.lead > 0;
             }
             builder.replace(unit.orig, &unit.text);
             continue;
@@ -666,33 +665,131 @@ fn script_fold(c: char, next: Option<char>) -> Option<char> {
     script_lookalike(c)
 }
 
+/// The words of a run of ASCII text, as a count of words over it (by ASCII letters) sees
+/// them: counted in bulk, because code and prose with a few non-ASCII characters are runs of
+/// ASCII nearly all through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AsciiWords {
+    /// Letters before the first non-letter (all of them when there is none): they belong to
+    /// the word before the run.
+    lead: usize,
+    /// Whether the run has a non-letter, which ends that word.
+    broken: bool,
+    /// Words wholly between the first and the last non-letter.
+    inner_words: usize,
+    /// The letters of those words.
+    inner_letters: usize,
+    /// Letters after the last non-letter: they start the word after the run.
+    trail: usize,
+}
+
+impl AsciiWords {
+    fn of(bytes: &[u8]) -> AsciiWords {
+        let lead = bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        if lead == bytes.len() {
+            return AsciiWords {
+                lead,
+                broken: false,
+                inner_words: 0,
+                inner_letters: 0,
+                trail: 0,
+            };
+        }
+        let trail = bytes
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let (letters, starts) = letters_and_word_starts(bytes);
+        AsciiWords {
+            lead,
+            broken: true,
+            // The lead and trail letters, when there are any, start a word each.
+            inner_words: starts - usize::from(lead > 0) - usize::from(trail > 0),
+            inner_letters: letters - lead - trail,
+            trail,
+        }
+    }
+}
+
+/// A byte's lowest bit in each byte of a word.
+const BYTE_LOW: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` (eight ASCII bytes) that is an ASCII letter.
+fn ascii_letter_bits(w: u64) -> u64 {
+    // Folded to lower case, a letter lies in `a..=z`: adding `0x80 - b'a'` sets a byte's
+    // high bit from `a` up, adding `0x80 - b'z' - 1` from past `z`; neither carries into
+    // the next byte, as every byte is below 0x80.
+    let folded = w | (0x20 * BYTE_LOW);
+    let from_a = folded + u64::from(0x80 - b'a') * BYTE_LOW;
+    let past_z = folded + u64::from(0x80 - b'z' - 1) * BYTE_LOW;
+    from_a & !past_z & (0x80 * BYTE_LOW)
+}
+
+/// How many bytes of a word of [`ascii_letter_bits`] have their high bit set.
+fn high_bits_set(bits: u64) -> usize {
+    ((bits >> 7).wrapping_mul(BYTE_LOW) >> 56) as usize
+}
+
+/// The ASCII letters of ASCII `bytes`, and the words they form (a word starts at a letter
+/// that does not follow one), eight bytes at a time.
+fn letters_and_word_starts(bytes: &[u8]) -> (usize, usize) {
+    let (mut letters, mut starts) = (0, 0);
+    // The letter bit of the byte before the current eight, in the first byte's place.
+    let mut before = 0;
+    let mut count = |eight: [u8; 8]| {
+        let bits = ascii_letter_bits(u64::from_le_bytes(eight));
+        letters += high_bits_set(bits);
+        starts += high_bits_set(bits & !(bits << 8 | before));
+        before = bits >> 56;
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for eight in &mut chunks {
+        count(eight.try_into().expect("eight bytes"));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Zero bytes after the end are not letters.
+        let mut eight = [0; 8];
+        eight[..rest.len()].copy_from_slice(rest);
+        count(eight);
+    }
+    (letters, starts)
+}
+
+/// Ends the word whose letters `counts` holds, if it has any, calling `f` as
+/// [`for_each_word`] does.
+fn end_word(counts: &mut [usize; 3], f: &mut impl FnMut(usize, usize, usize, usize)) {
+    if *counts != [0; 3] {
+        f(1, counts[0], counts[1], counts[2]);
+    }
+    *counts = [0; 3];
+}
+
 /// Calls `f` with the letters of each word of the units' texts (a word is a run of
-/// alphabetic characters), as `(ASCII letters, Cyrillic/Greek look-alikes that can fold,
-/// other letters)`.
-fn for_each_word(units: &[Unit<'_>], mut f: impl FnMut(usize, usize, usize)) {
+/// alphabetic characters), as `(words, ASCII letters, Cyrillic/Greek look-alikes that can
+/// fold, other letters)`: one word at a time, except that words of ASCII letters alone
+/// inside a run of ASCII come as one call for all of them (`words` of them, with their
+/// letters summed).
+fn for_each_word(units: &[Unit<'_>], mut f: impl FnMut(usize, usize, usize, usize)) {
     // The current word's letters by kind: ASCII, look-alike, other.
     let mut counts = [0usize; 3];
-    // One character: `Some(kind)` for a letter, `None` for anything that ends a word.
-    let mut step = |letter: Option<usize>| {
-        if let Some(kind) = letter {
-            counts[kind] += 1;
-        } else {
-            if counts != [0; 3] {
-                f(counts[0], counts[1], counts[2]);
-            }
-            counts = [0; 3];
-        }
-    };
     for unit in units {
         if unit.text.is_ascii() {
-            for &b in unit.text.as_bytes() {
-                step(b.is_ascii_alphabetic().then_some(0));
+            let words = AsciiWords::of(unit.text.as_bytes());
+            counts[0] += words.lead;
+            if words.broken {
+                end_word(&mut counts, &mut f);
+                if words.inner_words > 0 {
+                    f(words.inner_words, words.inner_letters, 0, 0);
+                }
+                counts[0] = words.trail;
             }
             continue;
         }
         let mut chars = unit.text.chars().peekable();
         while let Some(c) = chars.next() {
-            step(if !c.is_alphabetic() {
+            let kind = if !c.is_alphabetic() {
                 None
             } else if c.is_ascii_alphabetic() {
                 Some(0)
@@ -700,10 +797,14 @@ fn for_each_word(units: &[Unit<'_>], mut f: impl FnMut(usize, usize, usize)) {
                 Some(1)
             } else {
                 Some(2)
-            });
+            };
+            match kind {
+                Some(kind) => counts[kind] += 1,
+                None => end_word(&mut counts, &mut f),
+            }
         }
     }
-    step(None);
+    end_word(&mut counts, &mut f);
 }
 
 /// Whether Latin letters are at least as common as all other letters: then a word made
@@ -714,7 +815,7 @@ fn for_each_word(units: &[Unit<'_>], mut f: impl FnMut(usize, usize, usize)) {
 /// again reaches the same decision: the view is idempotent.
 fn mostly_latin(units: &[Unit<'_>]) -> bool {
     let (mut latin, mut other) = (0usize, 0usize);
-    for_each_word(units, |ascii, lookalike, rest| {
+    for_each_word(units, |_, ascii, lookalike, rest| {
         if ascii > 0 {
             latin += ascii + lookalike;
             other += rest;
@@ -730,8 +831,9 @@ fn mostly_latin(units: &[Unit<'_>]) -> bool {
 /// look-alikes when the text is mostly Latin.
 fn word_folds(units: &[Unit<'_>], latin_text: bool) -> Vec<bool> {
     let mut folds = Vec::new();
-    for_each_word(units, |ascii, lookalike, rest| {
-        folds.push(ascii > 0 || (latin_text && rest == 0 && lookalike >= 2));
+    for_each_word(units, |words, ascii, lookalike, rest| {
+        let fold = ascii > 0 || (latin_text && rest == 0 && lookalike >= 2);
+        folds.resize(folds.len() + words, fold);
     });
     folds
 }
@@ -808,6 +910,57 @@ mod tests {
         );
         // A Cyrillic word in mostly Latin text keeps its letters unless all are look-alikes.
         check("see мир and тор", "see мир and top");
+    }
+
+    /// Words are counted in bulk over runs of ASCII; the fold decisions still reach the
+    /// right words after long runs with words of every length, split by every kind of
+    /// separator (and `@`, `[`, `` ` ``, `{`, the bytes next to the letters).
+    #[test]
+    fn word_folds_line_up_after_long_ascii_runs() {
+        let ascii = "A b, cd-ef [gh] `ij` {kl} @mn o_p 12 qr\n\tst. ".repeat(40);
+        let text = format!("{ascii}мир тор {ascii}pаypаl мир {ascii}тор");
+        let expected = format!("{ascii}мир top {ascii}paypal мир {ascii}top");
+        check(&text, &expected);
+    }
+
+    #[test]
+    fn ascii_letter_bits_match_the_byte_test() {
+        for b in 0..0x80u8 {
+            for at in 0..8 {
+                let mut eight = [b'.'; 8];
+                eight[at] = b;
+                let bits = ascii_letter_bits(u64::from_le_bytes(eight));
+                assert_eq!(
+                    bits,
+                    u64::from(b.is_ascii_alphabetic()) << (8 * at + 7),
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The bulk count over a run of ASCII agrees with a count byte by byte.
+        #[test]
+        fn ascii_words_agree_with_a_byte_count(text in "[a-zA-Z@\\[`{ 0-9.\n]{0,40}") {
+            let bytes = text.as_bytes();
+            let letter = |b: &u8| b.is_ascii_alphabetic();
+            let lead = bytes.iter().take_while(|b| letter(b)).count();
+            let broken = lead < bytes.len();
+            let trail = if broken { bytes.iter().rev().take_while(|b| letter(b)).count() } else { 0 };
+            let (mut inner_words, mut inner_letters) = (0, 0);
+            if broken {
+                let inner = &bytes[lead..bytes.len() - trail];
+                let mut prev = false;
+                for b in inner {
+                    inner_words += usize::from(letter(b) && !prev);
+                    inner_letters += usize::from(letter(b));
+                    prev = letter(b);
+                }
+            }
+            let expected = AsciiWords { lead, broken, inner_words, inner_letters, trail };
+            proptest::prop_assert_eq!(AsciiWords::of(bytes), expected);
+        }
     }
 
     #[test]
