@@ -14,6 +14,8 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
+use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA, OverlappingState};
+use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet, meta, util::syntax};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -318,6 +320,54 @@ impl<T> BuildCache<T> {
 
 static KEYWORD_INDEXES: BuildCache<KeywordIndex> = BuildCache::new();
 static REGEX_SETS: BuildCache<meta::Regex> = BuildCache::new();
+static DIGIT_SETS: BuildCache<DigitSet> = BuildCache::new();
+
+/// The digit-anchored rules as one lazy DFA whose overlapping search reports where each
+/// rule's matches end, with the longest match each rule can have: a rule then runs only
+/// over the stretch before each of its match ends, not over the whole window around the
+/// digits (in chat text, where the windows join up, that was the whole text per rule).
+#[derive(Debug)]
+struct DigitSet {
+    dfa: DFA,
+    /// Per pattern, the most bytes a match can have (`None`: no bound).
+    max_len: Vec<Option<usize>>,
+}
+
+impl DigitSet {
+    fn build(patterns: &[String]) -> Result<DigitSet, CompileError> {
+        let error = |message: String| CompileError {
+            rule: "<digit-anchored rule set>".into(),
+            message,
+            user: false,
+        };
+        let dfa = DFA::builder()
+            .syntax(syntax_config())
+            .thompson(
+                thompson::Config::new()
+                    .nfa_size_limit(Some(BUILTIN_NFA_LIMIT))
+                    .which_captures(WhichCaptures::None),
+            )
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(8 * 1024 * 1024)
+                    // A Unicode `\b` makes the search quit on non-ASCII text; the scan
+                    // then runs every rule over the window.
+                    .unicode_word_boundary(true),
+            )
+            .build_many(patterns)
+            .map_err(|e| error(e.to_string()))?;
+        let max_len = patterns
+            .iter()
+            .map(|p| {
+                syntax::parse_with(p, &syntax_config())
+                    .map(|hir| hir.properties().maximum_len())
+                    .map_err(|e| error(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(DigitSet { dfa, max_len })
+    }
+}
 
 /// What a rule matches with.
 #[derive(Debug)]
@@ -499,8 +549,9 @@ struct Scratch {
     /// those rules' anchored searches run (see [`CompiledRegex::keyword_first`]).
     starts: Vec<u64>,
     digit_windows: Vec<(usize, usize)>,
+    /// The digit set's search cache, made on first use.
+    digit_cache: Option<DfaCache>,
     patset: PatternSet,
-    digit_patset: PatternSet,
 }
 
 type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
@@ -531,7 +582,7 @@ pub(crate) struct Engine {
     /// For each pattern of `ungated`, its rule.
     ungated_rules: Vec<u32>,
     /// Digit-anchored rules, as one set run only in windows around digits.
-    digit_set: Option<Arc<meta::Regex>>,
+    digit_set: Option<Arc<DigitSet>>,
     digit_rules: Vec<u32>,
     digit_window: usize,
     /// Whether a digit-anchored rule is a prompt-injection rule (see `interacts`).
@@ -792,8 +843,12 @@ impl Engine {
             })?)
         };
         let ungated = build_set(&ungated_patterns, "<ungated rule set>")?;
-        let digit_set = build_set(&digit_patterns, "<digit-anchored rule set>")?;
-        let (patterns, digit_count) = (ungated_rules.len(), digit_rules.len());
+        let digit_set = if digit_patterns.is_empty() {
+            None
+        } else {
+            Some(DIGIT_SETS.get_or_build(&digit_patterns, || DigitSet::build(&digit_patterns))?)
+        };
+        let patterns = ungated_rules.len();
         let rule_count = rules.len();
         let scratch: ScratchPool = Pool::new(Box::new(move || Scratch {
             windows: Vec::new(),
@@ -801,8 +856,8 @@ impl Engine {
             latest: vec![u32::MAX; rule_count],
             starts: Vec::new(),
             digit_windows: Vec::new(),
+            digit_cache: None,
             patset: PatternSet::new(patterns.max(1)),
-            digit_patset: PatternSet::new(digit_count.max(1)),
         }));
         let digit_rules_interact = digit_rules
             .iter()
@@ -1090,19 +1145,13 @@ impl Engine {
         }
 
         if let Some(set) = &self.digit_set {
+            let cache = scratch
+                .digit_cache
+                .get_or_insert_with(|| set.dfa.create_cache());
             for &(start, end) in &scratch.digit_windows {
-                let range = floor_boundary(hay, start)..ceil_boundary(hay, end);
-                scratch.digit_patset.clear();
-                set.which_overlapping_matches(
-                    &Input::new(hay).range(range.clone()),
-                    &mut scratch.digit_patset,
-                );
-                for pid in scratch.digit_patset.iter() {
-                    let idx = self.digit_rules[pid.as_usize()];
-                    if sel.accepts(&self.rules[idx as usize]) {
-                        self.run_rule(idx, hay, range.clone(), None, emit);
-                    }
-                }
+                let window = floor_boundary(hay, start)..ceil_boundary(hay, end);
+                let ranges = (&mut scratch.windows, &mut scratch.latest);
+                self.run_digit_rules(set, cache, hay, window, sel, ranges, emit);
             }
         }
 
@@ -1115,6 +1164,75 @@ impl Engine {
                     self.run_rule(idx, hay, 0..hay.len(), None, emit);
                 }
             }
+        }
+    }
+
+    /// Runs the digit-anchored rules over `window`: one overlapping search of the set
+    /// finds where each rule's matches end, and a rule with a bound on its match length
+    /// runs only over the stretches that bound reaches back from those ends. Every match
+    /// the rule has in the window lies in one such stretch (merged where they overlap), and
+    /// its search there finds the matches a search of the whole window would. A rule
+    /// without a bound runs from the window's start to its last match end. `ranges` is
+    /// scratch space: the stretches, and per pattern the index of its latest.
+    #[allow(clippy::too_many_arguments)]
+    fn run_digit_rules(
+        &self,
+        set: &DigitSet,
+        cache: &mut DfaCache,
+        hay: &str,
+        window: Range<usize>,
+        sel: Selector,
+        (ranges, latest): (&mut Vec<(u32, usize, usize)>, &mut Vec<u32>),
+        emit: &mut dyn FnMut(Hit),
+    ) {
+        ranges.clear();
+        latest.fill(u32::MAX);
+        let input = Input::new(hay).range(window.clone());
+        let mut state = OverlappingState::start();
+        loop {
+            if set
+                .dfa
+                .try_search_overlapping_fwd(cache, &input, &mut state)
+                .is_err()
+            {
+                // The search quit (a Unicode word boundary met non-ASCII text): every
+                // rule runs over the whole window.
+                ranges.clear();
+                let all = 0..u32::try_from(self.digit_rules.len()).expect("rule ids fit u32");
+                ranges.extend(all.map(|pid| (pid, window.start, window.end)));
+                break;
+            }
+            let Some(end) = state.get_match() else {
+                break;
+            };
+            let (pid, end) = (end.pattern().as_u32(), end.offset());
+            let start = match set.max_len[pid as usize] {
+                Some(len) => floor_boundary(hay, end.saturating_sub(len)).max(window.start),
+                None => window.start,
+            };
+            // Ends come in order, so a pattern's stretches do too: one that overlaps the
+            // pattern's latest grows it.
+            let last = &mut latest[pid as usize];
+            match ranges.get_mut(*last as usize) {
+                Some(r) if start <= r.2 => r.2 = r.2.max(end),
+                _ => {
+                    *last = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+                    ranges.push((pid, start, end));
+                }
+            }
+        }
+        ranges.sort_unstable();
+        let mut budget = 0;
+        for (i, &(pid, start, end)) in ranges.iter().enumerate() {
+            let idx = self.digit_rules[pid as usize];
+            if !sel.accepts(&self.rules[idx as usize]) {
+                continue;
+            }
+            // A rule's stretches in one window share the window's budget.
+            if i == 0 || ranges[i - 1].0 != pid {
+                budget = retry_budget(&window);
+            }
+            self.run_rule_budgeted(idx, hay, start..end, None, &mut budget, emit);
         }
     }
 
@@ -1169,6 +1287,21 @@ impl Engine {
         anchors: Option<Anchors<'_>>,
         emit: &mut dyn FnMut(Hit),
     ) {
+        let mut budget = retry_budget(&range);
+        self.run_rule_budgeted(idx, hay, range, anchors, &mut budget, emit);
+    }
+
+    /// [`Engine::run_rule`] with the budget for re-reading after rejected candidates given
+    /// (several ranges of one window share one).
+    fn run_rule_budgeted(
+        &self,
+        idx: u32,
+        hay: &str,
+        range: Range<usize>,
+        anchors: Option<Anchors<'_>>,
+        budget: &mut usize,
+        emit: &mut dyn FnMut(Hit),
+    ) {
         let rule = &self.rules[idx as usize];
         let Matcher::Regex { re, .. } = &rule.matcher else {
             return;
@@ -1194,7 +1327,6 @@ impl Engine {
         // charged to a budget proportional to the range, which keeps the scan linear for
         // unbounded patterns; once it is spent, the search resumes after the rejected
         // candidate.
-        let mut budget = RETRY_FACTOR * range.len() + RETRY_SLACK;
         let mut caps = group.map(|_| re.create_captures());
         // The next match in `input`: its whole range and the range it reports (its group).
         let mut search = |input: &Input<'_>| -> Option<(Range<usize>, Option<Range<usize>>)> {
@@ -1252,10 +1384,10 @@ impl Engine {
             let mut accepted = None;
             loop {
                 let shorter = floor_boundary(hay, end - 1);
-                if shorter <= whole.start || budget < end - whole.start {
+                if shorter <= whole.start || *budget < end - whole.start {
                     break;
                 }
-                budget -= end - whole.start;
+                *budget -= end - whole.start;
                 let input = Input::new(hay)
                     .range(whole.start..shorter)
                     .anchored(Anchored::Yes);
@@ -1279,8 +1411,8 @@ impl Engine {
             at = if let Some(hit) = accepted {
                 emit(hit);
                 end
-            } else if budget >= whole.len() {
-                budget -= whole.len();
+            } else if *budget >= whole.len() {
+                *budget -= whole.len();
                 ceil_boundary(hay, whole.start + 1)
             } else {
                 after
@@ -1419,6 +1551,11 @@ fn splits_word(hay: &str, at: usize) -> bool {
 /// the range, plus [`RETRY_SLACK`] bytes.
 const RETRY_FACTOR: usize = 4;
 const RETRY_SLACK: usize = 4096;
+
+/// The bytes a search over `range` may re-read after rejected candidates.
+fn retry_budget(range: &Range<usize>) -> usize {
+    RETRY_FACTOR * range.len() + RETRY_SLACK
+}
 
 /// The smallest char boundary at or after `i`.
 pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {
@@ -1620,6 +1757,20 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn digit_stretches_and_window_searches_agree(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "4111 1111 1111 1111", "6789 ", "+44 20 ", "7946 0958", "00", "1", "12", ".",
+                "-", " ", "\n", "(555) ", "010-", "9999", "10.0.0.", "078-05-1120", "DE89 ",
+                "3704 0044 0532 0130 00", "x", "ab", "é", "SSN ", "IBAN ", "+44 1234 5678 ", "202 555 0143", "+12", "                        ",
+            ]), 0..50)
+        ) {
+            let engine = digit_rules();
+            let text = parts.concat();
+            let [stretches, whole] = digit_hits(&engine, &text);
+            proptest::prop_assert_eq!(stretches, whole);
+        }
+
+        #[test]
         fn anchored_and_window_searches_agree(
             parts in proptest::collection::vec(proptest::sample::select(vec![
                 "bypass", "BYPASSES ", "overrid", "override ", "OVERRIDES", "all ", "the ",
@@ -1633,6 +1784,77 @@ mod tests {
             proptest::prop_assert_eq!(a, b);
             proptest::prop_assert_eq!(c, d);
         }
+    }
+
+    /// An engine of the built-in digit-anchored rules alone.
+    fn digit_rules() -> Engine {
+        let sources = vallum_rules::builtin_packs()
+            .iter()
+            .flat_map(|pack| &pack.rules)
+            .filter(|spec| spec.anchor == Anchor::Digit && spec.keywords.is_empty())
+            .map(|spec| RuleSource {
+                spec: spec.clone(),
+                terms: Vec::new(),
+                case_sensitive: false,
+                action: None,
+                user: false,
+            })
+            .collect();
+        let engine = Engine::build(sources, &[]).unwrap();
+        engine.warm_up().unwrap();
+        engine
+    }
+
+    /// The hits of the digit rules in all of `text`, through the set's stretches and by
+    /// each rule searching all of it.
+    fn digit_hits(engine: &Engine, text: &str) -> [Vec<(u32, Span)>; 2] {
+        let sel = Selector {
+            view: None,
+            direction: Direction::Input,
+        };
+        let set = engine.digit_set.as_ref().unwrap();
+        let mut cache = set.dfa.create_cache();
+        let (mut ranges, mut latest) = (Vec::new(), vec![0; engine.rules.len()]);
+        let mut stretches = Vec::new();
+        engine.run_digit_rules(
+            set,
+            &mut cache,
+            text,
+            0..text.len(),
+            sel,
+            (&mut ranges, &mut latest),
+            &mut |hit| stretches.push((hit.rule, hit.span)),
+        );
+        let mut whole = Vec::new();
+        for &idx in &engine.digit_rules {
+            if sel.accepts(&engine.rules[idx as usize]) {
+                engine.run_rule(idx, text, 0..text.len(), None, &mut |hit| {
+                    whole.push((hit.rule, hit.span));
+                });
+            }
+        }
+        for hits in [&mut stretches, &mut whole] {
+            hits.sort_unstable_by_key(|&(rule, s)| (rule, s.start, s.end));
+        }
+        [stretches, whole]
+    }
+
+    #[test]
+    fn digit_rules_find_in_their_stretches_what_they_find_in_the_window() {
+        let engine = digit_rules();
+        // Bounded rules (cards, IBANs, SSNs) and unbounded ones (`+` phone numbers, dotted
+        // version-like runs after an IPv4 address), a card that fails Luhn before one that
+        // passes, matches close enough for their stretches to merge, and a long match that
+        // is not reported but keeps a shorter one inside it from being found.
+        let text = "call +44 20 7946 0958 or 0044 20 7946 0958; card 6789 4111 1111 1111 1111, \
+                    IBAN DE89 3704 0044 0532 0130 00 and SSN 078-05-1120 at 10.0.0.12.4.5 \
+                    then 192.168.1.1 4111 1111 1111 1111 192.168.1.1\n+1 (555) 010-9999 \
+                    or +44 1234 5678 202 555 0143 (the `+` number holds a US one), 202 555 0143, \
+                    +12                         202 555 0143 (so does this one), \
+                    v1.2.3.4.5.6.7.8.9.10.11.12.13";
+        let [stretches, whole] = digit_hits(&engine, text);
+        assert!(stretches.len() >= 6, "{stretches:?}");
+        assert_eq!(stretches, whole);
     }
 
     #[test]
