@@ -17,7 +17,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA, OverlappingState};
 use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::pool::Pool;
-use regex_automata::{Anchored, Input, MatchKind, PatternSet, meta, util::syntax};
+use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet, meta, util::syntax};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use vallum_rules::validators::common::{is_placeholder, shannon_entropy};
 use vallum_rules::{Anchor, Category, Direction as RuleDirection, RuleSpec, Validator, ViewKind};
@@ -323,14 +323,27 @@ static REGEX_SETS: BuildCache<meta::Regex> = BuildCache::new();
 static DIGIT_SETS: BuildCache<DigitSet> = BuildCache::new();
 
 /// The digit-anchored rules as one lazy DFA whose overlapping search reports where each
-/// rule's matches end, with the longest match each rule can have: a rule then runs only
-/// over the stretch before each of its match ends, not over the whole window around the
-/// digits (in chat text, where the windows join up, that was the whole text per rule).
+/// rule's matches end: a rule then runs only over the stretch before each of its match
+/// ends, not over the whole window around the digits (in chat text, where the windows
+/// join up, that was the whole text per rule). A rule with a bound on its match length
+/// reaches back that far from an end; one without (`\+[0-9][0-9 .()-]*[0-9]`) reaches back
+/// as far as a reverse lazy DFA of its pattern stays alive.
 #[derive(Debug)]
 struct DigitSet {
     dfa: DFA,
     /// Per pattern, the most bytes a match can have (`None`: no bound).
     max_len: Vec<Option<usize>>,
+    /// The patterns without a bound, reversed and anchored per pattern.
+    reverse: Option<DFA>,
+    /// Per pattern, its index among `reverse`'s patterns.
+    reverse_ids: Vec<Option<PatternID>>,
+}
+
+/// The search caches of a [`DigitSet`], one per thread.
+#[derive(Debug)]
+struct DigitCaches {
+    forward: DfaCache,
+    reverse: Option<DfaCache>,
 }
 
 impl DigitSet {
@@ -340,24 +353,28 @@ impl DigitSet {
             message,
             user: false,
         };
-        let dfa = DFA::builder()
-            .syntax(syntax_config())
-            .thompson(
-                thompson::Config::new()
-                    .nfa_size_limit(Some(BUILTIN_NFA_LIMIT))
-                    .which_captures(WhichCaptures::None),
-            )
-            .configure(
-                DFA::config()
-                    .match_kind(MatchKind::All)
-                    .cache_capacity(8 * 1024 * 1024)
-                    // A Unicode `\b` makes the search quit on non-ASCII text; the scan
-                    // then runs every rule over the window.
-                    .unicode_word_boundary(true),
-            )
-            .build_many(patterns)
-            .map_err(|e| error(e.to_string()))?;
-        let max_len = patterns
+        let dfa = |patterns: &[&String], reverse: bool| {
+            DFA::builder()
+                .syntax(syntax_config())
+                .thompson(
+                    thompson::Config::new()
+                        .nfa_size_limit(Some(BUILTIN_NFA_LIMIT))
+                        .which_captures(WhichCaptures::None)
+                        .reverse(reverse),
+                )
+                .configure(
+                    DFA::config()
+                        .match_kind(MatchKind::All)
+                        .starts_for_each_pattern(reverse)
+                        .cache_capacity(8 * 1024 * 1024)
+                        // A Unicode `\b` makes the search quit on non-ASCII text; the
+                        // scan then runs every rule over the window.
+                        .unicode_word_boundary(true),
+                )
+                .build_many(patterns)
+                .map_err(|e| error(e.to_string()))
+        };
+        let max_len: Vec<Option<usize>> = patterns
             .iter()
             .map(|p| {
                 syntax::parse_with(p, &syntax_config())
@@ -365,7 +382,72 @@ impl DigitSet {
                     .map_err(|e| error(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        Ok(DigitSet { dfa, max_len })
+        let unbounded: Vec<&String> = patterns
+            .iter()
+            .zip(&max_len)
+            .filter_map(|(p, len)| len.is_none().then_some(p))
+            .collect();
+        let mut next = 0;
+        let reverse_ids = max_len
+            .iter()
+            .map(|len| {
+                len.is_none().then(|| {
+                    next += 1;
+                    PatternID::must(next - 1)
+                })
+            })
+            .collect();
+        Ok(DigitSet {
+            dfa: dfa(&patterns.iter().collect::<Vec<_>>(), false)?,
+            reverse: (!unbounded.is_empty())
+                .then(|| dfa(&unbounded, true))
+                .transpose()?,
+            reverse_ids,
+            max_len,
+        })
+    }
+
+    fn create_caches(&self) -> DigitCaches {
+        DigitCaches {
+            forward: self.dfa.create_cache(),
+            reverse: self.reverse.as_ref().map(DFA::create_cache),
+        }
+    }
+
+    /// The earliest a match of pattern `pid` that ends at `end` can start, reading back no
+    /// further than `floor`: `floor` when the pattern's reverse DFA is still alive there
+    /// (or cannot tell), else just after the byte where it died.
+    fn reach_back(
+        &self,
+        caches: &mut DigitCaches,
+        hay: &str,
+        pid: usize,
+        floor: usize,
+        end: usize,
+    ) -> usize {
+        let (Some(dfa), Some(cache), Some(id)) = (
+            &self.reverse,
+            caches.reverse.as_mut(),
+            self.reverse_ids[pid],
+        ) else {
+            return floor;
+        };
+        let input = Input::new(hay)
+            .range(floor..end)
+            .anchored(Anchored::Pattern(id));
+        let Ok(mut state) = dfa.start_state_reverse(cache, &input) else {
+            return floor;
+        };
+        for at in (floor..end).rev() {
+            match dfa.next_state(cache, state, hay.as_bytes()[at]) {
+                // A match starting at `at + 1` would have shown as a match state here
+                // (matches show one byte late): none starts at `at + 1` or before.
+                Ok(next) if next.is_dead() => return floor_boundary(hay, at + 1),
+                Ok(next) if !next.is_quit() => state = next,
+                _ => return floor,
+            }
+        }
+        floor
     }
 }
 
@@ -549,8 +631,8 @@ struct Scratch {
     /// those rules' anchored searches run (see [`CompiledRegex::keyword_first`]).
     starts: Vec<u64>,
     digit_windows: Vec<(usize, usize)>,
-    /// The digit set's search cache, made on first use.
-    digit_cache: Option<DfaCache>,
+    /// The digit set's search caches, made on first use.
+    digit_caches: Option<DigitCaches>,
     patset: PatternSet,
 }
 
@@ -856,7 +938,7 @@ impl Engine {
             latest: vec![u32::MAX; rule_count],
             starts: Vec::new(),
             digit_windows: Vec::new(),
-            digit_cache: None,
+            digit_caches: None,
             patset: PatternSet::new(patterns.max(1)),
         }));
         let digit_rules_interact = digit_rules
@@ -1145,13 +1227,13 @@ impl Engine {
         }
 
         if let Some(set) = &self.digit_set {
-            let cache = scratch
-                .digit_cache
-                .get_or_insert_with(|| set.dfa.create_cache());
+            let caches = scratch
+                .digit_caches
+                .get_or_insert_with(|| set.create_caches());
             for &(start, end) in &scratch.digit_windows {
                 let window = floor_boundary(hay, start)..ceil_boundary(hay, end);
                 let ranges = (&mut scratch.windows, &mut scratch.latest);
-                self.run_digit_rules(set, cache, hay, window, sel, ranges, emit);
+                self.run_digit_rules(set, caches, hay, window, sel, ranges, emit);
             }
         }
 
@@ -1178,7 +1260,7 @@ impl Engine {
     fn run_digit_rules(
         &self,
         set: &DigitSet,
-        cache: &mut DfaCache,
+        caches: &mut DigitCaches,
         hay: &str,
         window: Range<usize>,
         sel: Selector,
@@ -1192,7 +1274,7 @@ impl Engine {
         loop {
             if set
                 .dfa
-                .try_search_overlapping_fwd(cache, &input, &mut state)
+                .try_search_overlapping_fwd(&mut caches.forward, &input, &mut state)
                 .is_err()
             {
                 // The search quit (a Unicode word boundary met non-ASCII text): every
@@ -1206,13 +1288,17 @@ impl Engine {
                 break;
             };
             let (pid, end) = (end.pattern().as_u32(), end.offset());
-            let start = match set.max_len[pid as usize] {
-                Some(len) => floor_boundary(hay, end.saturating_sub(len)).max(window.start),
-                None => window.start,
-            };
             // Ends come in order, so a pattern's stretches do too: one that overlaps the
             // pattern's latest grows it.
             let last = &mut latest[pid as usize];
+            let start = if let Some(len) = set.max_len[pid as usize] {
+                floor_boundary(hay, end.saturating_sub(len)).max(window.start)
+            } else {
+                // Read back no further than the latest stretch, which a match reaching
+                // that far joins: each byte is read back once.
+                let floor = ranges.get(*last as usize).map_or(window.start, |r| r.2);
+                set.reach_back(caches, hay, pid as usize, floor.min(end), end)
+            };
             match ranges.get_mut(*last as usize) {
                 Some(r) if start <= r.2 => r.2 = r.2.max(end),
                 _ => {
@@ -1813,12 +1899,12 @@ mod tests {
             direction: Direction::Input,
         };
         let set = engine.digit_set.as_ref().unwrap();
-        let mut cache = set.dfa.create_cache();
+        let mut caches = set.create_caches();
         let (mut ranges, mut latest) = (Vec::new(), vec![0; engine.rules.len()]);
         let mut stretches = Vec::new();
         engine.run_digit_rules(
             set,
-            &mut cache,
+            &mut caches,
             text,
             0..text.len(),
             sel,
