@@ -726,14 +726,20 @@ impl Encoded {
         }
         for (start, end) in regions {
             let region = &text[start..end];
-            // Rot13 keeps every byte offset.
-            let rot: String = region.chars().map(rot13).collect();
+            // Rot13 changes ASCII letters only: it keeps every byte offset, and UTF-8.
+            let rot = String::from_utf8(region.bytes().map(rot13).collect())
+                .expect("rot13 maps ASCII letters to ASCII letters");
             let hits = injection_findings(input, &rot);
             report_view(out, &hits, "encoded.rot13", "rot13", |s| {
                 Span::new(start + s.start, start + s.end)
             });
             // Reversal mirrors byte offsets (characters keep their bytes).
-            let rev: String = region.chars().rev().collect();
+            let rev: String = if region.is_ascii() {
+                let bytes = region.bytes().rev().collect();
+                String::from_utf8(bytes).expect("reversed ASCII is ASCII")
+            } else {
+                region.chars().rev().collect()
+            };
             let len = region.len();
             let hits = injection_findings(input, &rev);
             report_view(out, &hits, "encoded.reversed", "reversed text", |s| {
@@ -743,11 +749,12 @@ impl Encoded {
     }
 }
 
-fn rot13(c: char) -> char {
-    match c {
-        'a'..='z' => char::from((c as u8 - b'a' + 13) % 26 + b'a'),
-        'A'..='Z' => char::from((c as u8 - b'A' + 13) % 26 + b'A'),
-        _ => c,
+/// Rot13 of one byte of UTF-8 text: ASCII letters turn, every other byte stays.
+fn rot13(b: u8) -> u8 {
+    match b {
+        b'a'..=b'z' => (b - b'a' + 13) % 26 + b'a',
+        b'A'..=b'Z' => (b - b'A' + 13) % 26 + b'A',
+        _ => b,
     }
 }
 
@@ -974,8 +981,9 @@ mod tests {
 
     #[test]
     fn rot13_round_trips() {
-        let s: String = "Ignore, ALL!".chars().map(rot13).collect();
-        assert_eq!(s, "Vtaber, NYY!");
-        assert_eq!(s.chars().map(rot13).collect::<String>(), "Ignore, ALL!");
+        let turn = |s: &str| String::from_utf8(s.bytes().map(rot13).collect()).unwrap();
+        let s = turn("Ignore, ALL! é ñ");
+        assert_eq!(s, "Vtaber, NYY! é ñ");
+        assert_eq!(turn(&s), "Ignore, ALL! é ñ");
     }
 }
