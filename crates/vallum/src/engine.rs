@@ -591,6 +591,19 @@ pub(crate) struct RuleSource {
     pub(crate) user: bool,
 }
 
+impl RuleSource {
+    /// A built-in rule as its pack gives it.
+    pub(crate) fn builtin(spec: RuleSpec) -> RuleSource {
+        RuleSource {
+            spec,
+            terms: Vec::new(),
+            case_sensitive: false,
+            action: None,
+            user: false,
+        }
+    }
+}
+
 /// Which rules a scan runs.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Selector {
@@ -1788,17 +1801,7 @@ mod tests {
         ]
         .concat();
         let pack = vallum_rules::spec::Pack::from_toml("twins", &pack).unwrap();
-        let sources = pack
-            .rules
-            .into_iter()
-            .map(|spec| RuleSource {
-                spec,
-                terms: Vec::new(),
-                case_sensitive: false,
-                action: None,
-                user: false,
-            })
-            .collect();
+        let sources = pack.rules.into_iter().map(RuleSource::builtin).collect();
         let engine = Engine::build(sources, &[]).unwrap();
         let kinds: Vec<bool> = engine
             .rules
@@ -1878,13 +1881,7 @@ mod tests {
             .iter()
             .flat_map(|pack| &pack.rules)
             .filter(|spec| spec.anchor == Anchor::Digit && spec.keywords.is_empty())
-            .map(|spec| RuleSource {
-                spec: spec.clone(),
-                terms: Vec::new(),
-                case_sensitive: false,
-                action: None,
-                user: false,
-            })
+            .map(|spec| RuleSource::builtin(spec.clone()))
             .collect();
         let engine = Engine::build(sources, &[]).unwrap();
         engine.warm_up().unwrap();

@@ -142,13 +142,7 @@ fn rule_sources(policy: &Policy) -> Vec<RuleSource> {
         .iter()
         .filter(|p| pack_enabled(policy, &p.name))
         .flat_map(|p| p.rules.iter())
-        .map(|spec| RuleSource {
-            spec: spec.clone(),
-            terms: Vec::new(),
-            case_sensitive: false,
-            action: None,
-            user: false,
-        })
+        .map(|spec| RuleSource::builtin(spec.clone()))
         .collect();
     for rule in &policy.custom {
         let view = if rule.normalized {
