@@ -330,6 +330,7 @@ static DIGIT_SETS: BuildCache<DigitSet> = BuildCache::new();
 /// as far as a reverse lazy DFA of its pattern stays alive.
 #[derive(Debug)]
 struct DigitSet {
+    /// Forward and unanchored: every position where some pattern's match ends.
     dfa: DFA,
     /// Per pattern, the most bytes a match can have (`None`: no bound).
     max_len: Vec<Option<usize>>,
@@ -1263,12 +1264,12 @@ impl Engine {
     }
 
     /// Runs the digit-anchored rules over `window`: one overlapping search of the set
-    /// finds where each rule's matches end, and a rule with a bound on its match length
-    /// runs only over the stretches that bound reaches back from those ends. Every match
-    /// the rule has in the window lies in one such stretch (merged where they overlap), and
-    /// its search there finds the matches a search of the whole window would. A rule
-    /// without a bound runs from the window's start to its last match end. `ranges` is
-    /// scratch space: the stretches, and per pattern the index of its latest.
+    /// finds where each rule's matches end, and a rule runs only over the stretches that
+    /// reach back from those ends (by its longest match, or as far as [`DigitSet::reach_back`]
+    /// finds a match may start). Every match the rule has in the window lies in one such
+    /// stretch (merged where they overlap), and its search there finds the matches a search
+    /// of the whole window would. `ranges` is scratch space: the stretches, and per pattern
+    /// the index of its latest.
     #[allow(clippy::too_many_arguments)]
     fn run_digit_rules(
         &self,

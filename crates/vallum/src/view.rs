@@ -712,7 +712,7 @@ impl AsciiWords {
     }
 }
 
-/// A byte's lowest bit in each byte of a word.
+/// A word with the lowest bit of each byte set.
 const BYTE_LOW: u64 = 0x0101_0101_0101_0101;
 
 /// The high bit of each byte of `w` (eight ASCII bytes) that is an ASCII letter.
