@@ -650,6 +650,9 @@ struct Scratch {
     patset: PatternSet,
 }
 
+/// Ranges of the text per rule: `(rule, start, end)`.
+type RuleRanges = Vec<(u32, usize, usize)>;
+
 type ScratchPool = Pool<Scratch, Box<dyn Fn() -> Scratch + Send + Sync>>;
 type HitPool = Pool<Vec<KeywordHit>, fn() -> Vec<KeywordHit>>;
 
@@ -1246,7 +1249,11 @@ impl Engine {
                 .get_or_insert_with(|| set.create_caches());
             for &(start, end) in &scratch.digit_windows {
                 let window = floor_boundary(hay, start)..ceil_boundary(hay, end);
-                let ranges = (&mut scratch.windows, &mut scratch.latest);
+                let ranges = (
+                    &mut scratch.windows,
+                    &mut scratch.latest,
+                    &mut scratch.grouped,
+                );
                 self.run_digit_rules(set, caches, hay, window, sel, ranges, emit);
             }
         }
@@ -1268,8 +1275,8 @@ impl Engine {
     /// reach back from those ends (by its longest match, or as far as [`DigitSet::reach_back`]
     /// finds a match may start). Every match the rule has in the window lies in one such
     /// stretch (merged where they overlap), and its search there finds the matches a search
-    /// of the whole window would. `ranges` is scratch space: the stretches, and per pattern
-    /// the index of its latest.
+    /// of the whole window would. `ranges` is scratch space: the stretches, per pattern the
+    /// index of its latest, and the stretches grouped by pattern.
     #[allow(clippy::too_many_arguments)]
     fn run_digit_rules(
         &self,
@@ -1278,7 +1285,7 @@ impl Engine {
         hay: &str,
         window: Range<usize>,
         sel: Selector,
-        (ranges, latest): (&mut Vec<(u32, usize, usize)>, &mut Vec<u32>),
+        (ranges, latest, grouped): (&mut RuleRanges, &mut Vec<u32>, &mut RuleRanges),
         emit: &mut dyn FnMut(Hit),
     ) {
         ranges.clear();
@@ -1321,15 +1328,16 @@ impl Engine {
                 }
             }
         }
-        ranges.sort_unstable();
+        // Each pattern's stretches are in order already: grouping them by pattern suffices.
+        group_by_rule(ranges, latest, grouped);
         let mut budget = 0;
-        for (i, &(pid, start, end)) in ranges.iter().enumerate() {
+        for (i, &(pid, start, end)) in grouped.iter().enumerate() {
             let idx = self.digit_rules[pid as usize];
             if !sel.accepts(&self.rules[idx as usize]) {
                 continue;
             }
             // A rule's stretches in one window share the window's budget.
-            if i == 0 || ranges[i - 1].0 != pid {
+            if i == 0 || grouped[i - 1].0 != pid {
                 budget = retry_budget(&window);
             }
             self.run_rule_budgeted(idx, hay, start..end, None, &mut budget, emit);
@@ -1898,7 +1906,8 @@ mod tests {
         };
         let set = engine.digit_set.as_ref().unwrap();
         let mut caches = set.create_caches();
-        let (mut ranges, mut latest) = (Vec::new(), vec![0; engine.rules.len()]);
+        let (mut ranges, mut latest, mut grouped) =
+            (Vec::new(), vec![0; engine.rules.len()], Vec::new());
         let mut stretches = Vec::new();
         engine.run_digit_rules(
             set,
@@ -1906,7 +1915,7 @@ mod tests {
             text,
             0..text.len(),
             sel,
-            (&mut ranges, &mut latest),
+            (&mut ranges, &mut latest, &mut grouped),
             &mut |hit| stretches.push((hit.rule, hit.span)),
         );
         let mut whole = Vec::new();
