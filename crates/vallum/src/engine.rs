@@ -1340,7 +1340,8 @@ impl Engine {
             if i == 0 || grouped[i - 1].0 != pid {
                 budget = retry_budget(&window);
             }
-            self.run_rule_budgeted(idx, hay, start..end, None, &mut budget, emit);
+            let reach = (&mut budget, window.end);
+            self.run_rule_budgeted(idx, hay, start..end, None, reach, emit);
         }
     }
 
@@ -1395,19 +1396,20 @@ impl Engine {
         anchors: Option<Anchors<'_>>,
         emit: &mut dyn FnMut(Hit),
     ) {
-        let mut budget = retry_budget(&range);
-        self.run_rule_budgeted(idx, hay, range, anchors, &mut budget, emit);
+        let (mut budget, window_end) = (retry_budget(&range), range.end);
+        self.run_rule_budgeted(idx, hay, range, anchors, (&mut budget, window_end), emit);
     }
 
-    /// [`Engine::run_rule`] with the budget for re-reading after rejected candidates given
-    /// (several ranges of one window share one).
+    /// [`Engine::run_rule`] over a range of a window (several ranges of one window share
+    /// its budget for re-reading after rejected candidates), with the budget and where the
+    /// window ends.
     fn run_rule_budgeted(
         &self,
         idx: u32,
         hay: &str,
         range: Range<usize>,
         anchors: Option<Anchors<'_>>,
-        budget: &mut usize,
+        (budget, window_end): (&mut usize, usize),
         emit: &mut dyn FnMut(Hit),
     ) {
         let rule = &self.rules[idx as usize];
@@ -1480,7 +1482,14 @@ impl Engine {
                 at = after;
                 continue;
             };
-            let fits = self.in_one_window(idx, hay, &whole);
+            // A match that the window's end cuts inside a word is where the search stopped
+            // seeing, not a token (a card number cut after a digit at a window's end):
+            // like one that does not fit its window, it gives way to the shorter readings
+            // at its start, which end at a word's edge. Otherwise whether it counted would
+            // depend on whether the window reached further, as when windows merge.
+            let cut =
+                whole.end == window_end && window_end < hay.len() && splits_word(hay, window_end);
+            let fits = !cut && self.in_one_window(idx, hay, &whole);
             if fits && let Some(hit) = confirm(span) {
                 emit(hit);
                 at = after;
@@ -1850,6 +1859,13 @@ mod tests {
         assert_eq!(a, b);
         // The first four digit groups fail Luhn; the card after them is found.
         assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c, d);
+        // The keyword-first rule's window ends inside the card (30 bytes after `card`),
+        // where the windowed twin's reaches on to the next `card`: the reading the window
+        // cuts after a digit gives way to the whole groups before it in both.
+        let text = "card  number 6789 4111 1111 1111 1111card";
+        let [_, _, c, d] = twin_spans(&engine, text);
+        assert_eq!(c, [Span::new(13, 32)]);
         assert_eq!(c, d);
     }
 
