@@ -7,7 +7,7 @@
 //! instructions a byte over the default packs' 1,115 keywords (callgrind). Keywords are rare
 //! in most text, so a cheaper filter reads it first, in two stages. The first is a
 //! shift-or over byte pairs ([`PairStage`]): one table read a byte, which flags the
-//! positions where the last three byte pairs fit some keyword's anchor (its rarest four
+//! positions where the last four byte pairs fit some keyword's anchor (its rarest five
 //! bytes; shorter keywords all of theirs). At a flagged position the second stage hashes the
 //! anchor's bytes into an 8 KiB bitmap, and only anchors it lets through are compared with
 //! the keywords anchored there.
@@ -71,10 +71,8 @@ fn insert_in_order(out: &mut Vec<KeywordHit>, first: usize, hit: KeywordHit) {
 /// through) and get aho-corasick's own choice of automaton.
 const MAX_FILTERED: usize = 4096;
 
-/// ASCII letters fold to lower case under `| 0x20`; other bytes may collide with each other,
-/// which only lets more positions through to the comparison.
-const FOLD: u32 = 0x2020_2020;
-/// [`FOLD`] over eight bytes.
+/// ASCII letters fold to lower case under `| 0x20` (eight bytes at a time); other bytes
+/// may collide with each other, which only lets more positions through to the comparison.
 const FOLD8: u64 = 0x2020_2020_2020_2020;
 
 /// The filter gives the text to the automaton once its comparisons exceed one per
@@ -108,9 +106,9 @@ impl std::fmt::Debug for KeywordIndex {
 struct Anchored {
     pattern: u32,
     offset: u32,
-    /// The anchor's folded bytes (as [`word_at`] reads them; three-byte anchors in the low
-    /// 24 bits): a text position whose folded word differs cannot hold the keyword.
-    word: u32,
+    /// The anchor's folded bytes (as [`folded_at`] reads them, in the low bytes): a text
+    /// position whose folded bytes differ cannot hold the keyword.
+    word: u64,
     /// The keyword's head, as in [`AnchorFilter::heads`], kept here so that a candidate
     /// is rejected without another table read.
     head: (u64, u64),
@@ -242,15 +240,16 @@ fn head_fits(hay: &[u8], start: usize, (head, mask): (u64, u64)) -> bool {
 /// Buckets of an [`AnchorTable`].
 const BUCKETS: usize = 1 << 12;
 
-/// The filter: keywords of four bytes or more are anchored by a hash of their rarest four
-/// bytes (`quads`), of three bytes by a hash of the three (`triples`), of one or two bytes
-/// by their first byte (`short_ids`, grouped by folded first byte).
+/// The filter: keywords of five bytes or more are anchored by a hash of their rarest five
+/// bytes (`longs`), of four or three bytes by a hash of all of them (`quads`, `triples`),
+/// of one or two bytes by their first byte (`short_ids`, grouped by folded first byte).
 struct AnchorFilter {
     /// The first stage: bucket masks by byte pair (see [`PairStage`]).
     pairs: PairStage,
     /// Per keyword: its first eight bytes folded, and the mask of those it has, to reject
     /// most candidates with one comparison.
     heads: Vec<(u64, u64)>,
+    longs: AnchorTable,
     quads: AnchorTable,
     triples: AnchorTable,
     /// Keyword ids of the short keywords starting with folded byte `b`:
@@ -259,16 +258,10 @@ struct AnchorFilter {
     short_ids: Vec<u32>,
 }
 
-fn quad_key(w: u32) -> u16 {
-    // Fibonacci hashing: the top 16 bits of the product mix all four bytes.
-    (w.wrapping_mul(0x9E37_79B1) >> 16) as u16
-}
-
-/// The bytes of a folded word that a three-byte anchor covers.
-const TRIPLE: u32 = 0x00FF_FFFF;
-
-fn triple_key(w: u32) -> u16 {
-    ((w & TRIPLE).wrapping_mul(0x85EB_CA77) >> 16) as u16
+/// The key of an anchor's folded bytes in its [`AnchorTable`].
+fn anchor_key(word: u64) -> u16 {
+    // Fibonacci hashing: the top 16 bits of the product mix all the bytes.
+    (word.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as u16
 }
 
 fn test_bit(map: &[u64; 1024], key: u16) -> bool {
@@ -290,15 +283,18 @@ fn head_of(kw: &[u8]) -> (u64, u64) {
     ((u64::from_le_bytes(b) | FOLD8) & mask, mask)
 }
 
-/// The folded little-endian word of up to four bytes (missing bytes read as zero).
-fn word_at(hay: &[u8], i: usize) -> u32 {
-    if let Some(four) = hay.get(i..i + 4) {
-        return u32::from_le_bytes(four.try_into().expect("four bytes")) | FOLD;
+/// The `len` bytes (at most eight) of `hay` at `i`, folded, as a little-endian word; bytes
+/// past the text's end read as a folded zero.
+#[inline]
+fn folded_at(hay: &[u8], i: usize, len: usize) -> u64 {
+    let mask = u64::MAX >> (8 * (8 - len));
+    if let Some(eight) = hay.get(i..i + 8) {
+        return (u64::from_le_bytes(eight.try_into().expect("eight bytes")) | FOLD8) & mask;
     }
-    let mut b = [0u8; 4];
-    let avail = &hay[i..hay.len().min(i + 4)];
+    let mut b = [0u8; 8];
+    let avail = &hay[i..hay.len().min(i + len)];
     b[..avail.len()].copy_from_slice(avail);
-    u32::from_le_bytes(b) | FOLD
+    (u64::from_le_bytes(b) | FOLD8) & mask
 }
 
 /// How often a byte of a lowercased keyword is expected in ordinary text, in rough parts
@@ -373,56 +369,66 @@ const PAIR_CLASSES: usize = 64;
 
 /// The filter's first stage, a shift-or over byte pairs in the manner of Hyperscan's FDR.
 ///
-/// Keywords are spread over 21 buckets. For a keyword's four-byte anchor `abcd`, the entry
+/// Keywords are spread over 32 buckets. For a keyword's five-byte anchor `abcde`, the entry
 /// of the pair `ab` clears the keyword's bucket bit in lane 0 of its mask, `bc` in lane 1,
-/// `cd` in lane 2 (lanes are 21 bits, so three fill a `u64`). The scan shifts a state left
-/// by a lane per byte and ors in the mask of the pair that ends there, so lane 2 of the
-/// state holds, per bucket, a clear bit when the last three pairs fit the bucket's anchors:
-/// the position may end an anchor. Shorter keywords use buckets of their own, with the lanes before their first
-/// pair clear for every pair. One table read and two operations a byte, with no chain of
-/// dependent loads; clear bits are rare in ordinary text, and only then do the anchor
-/// tables run.
+/// `cd` in lane 2 and `de` in lane 3 (lanes are 32 bits, so four fill a `u128`). The scan
+/// shifts a state left by a lane per byte and ors in the mask of the pair that ends there,
+/// so lane 3 of the state holds, per bucket, a clear bit when the last four pairs fit the
+/// bucket's anchors: the position may end an anchor. Shorter keywords use buckets of their
+/// own, with the lanes before their first pair clear for every pair. One table read and two
+/// operations a byte; clear bits are rare in ordinary text, and only then do the anchor
+/// tables run. Anchors of five bytes are rarer in text than anchors of four (`from` is
+/// common, `from ` less so), and 32 buckets hold fewer anchors each than the 21 that three
+/// lanes of a `u64` would: on English prose a sixth as many positions pass.
 struct PairStage {
     /// Bucket masks by the two bytes that end at a position, read from the text as a
     /// little-endian `u16` (`previous | current << 8`): built over pairs of byte classes
-    /// and spread to every pair of bytes (512 KiB), so the scan reads one table a byte.
+    /// and spread to every pair of bytes (1 MiB), so the scan reads one table a byte.
     /// Ordinary text touches a small part of it: the pairs that end in one byte lie together.
-    masks: Box<[u64; BYTE_PAIRS]>,
+    masks: Box<[state::State; BYTE_PAIRS]>,
 }
 
 /// Entries of [`PairStage::masks`]: one per pair of bytes.
 const BYTE_PAIRS: usize = 1 << 16;
 
 /// Bits of a lane: one per bucket.
-const LANE: u32 = 21;
+const LANE: u32 = 32;
+/// Lanes of a state: one per byte pair of an anchor.
+const LANES: u32 = 4;
+/// Bytes of the anchors of long keywords.
+const ANCHOR: usize = LANES as usize + 1;
 const _: () = assert!(
-    ONE_BYTE_BUCKET + 1 == LANE as u64,
-    "the buckets fill a lane"
+    BYTE_BUCKET + 1 == LANE as u64 && LANE * LANES == u128::BITS,
+    "the buckets fill a lane, the lanes a state"
 );
 
-/// Buckets 0-16 hold keywords of four bytes or more, 17-18 of three, 19 of two, 20 of one.
-/// The more buckets the anchors of four bytes are spread over, the fewer anchors each
-/// bucket's lanes let through, and the fewer positions of ordinary text pass the stage.
-const QUAD_BUCKETS: u64 = 17;
-/// The bucket of two-byte keywords (after the two of three-byte ones).
-const TWO_BYTE_BUCKET: u64 = QUAD_BUCKETS + 2;
-/// The bucket of one-byte keywords, the lane's last.
-const ONE_BYTE_BUCKET: u64 = QUAD_BUCKETS + 3;
+/// Buckets 0-25 hold keywords of five bytes or more, 26-28 of four, 29-30 of three, 31 of
+/// one or two. The more buckets the anchors of five bytes are spread over, the fewer
+/// anchors each bucket's lanes let through, and the fewer positions of ordinary text pass
+/// the stage.
+const LONG_BUCKETS: u64 = 26;
+/// The first bucket of four-byte keywords.
+const FOUR_BYTE_BUCKET: u64 = LONG_BUCKETS;
+/// The first bucket of three-byte keywords.
+const THREE_BYTE_BUCKET: u64 = FOUR_BYTE_BUCKET + 3;
+/// The bucket of one- and two-byte keywords, the lane's last: they are few, and those of
+/// one byte mostly searched apart.
+const BYTE_BUCKET: u64 = THREE_BYTE_BUCKET + 2;
 
 impl PairStage {
     /// The stage over `patterns`, leaving out those of one byte if `bytes_apart`.
     fn build(patterns: &[Box<[u8]>], bytes_apart: bool) -> PairStage {
-        let mut masks: Box<[u64; PAIR_CLASSES * PAIR_CLASSES]> =
-            vec![u64::MAX; PAIR_CLASSES * PAIR_CLASSES]
+        let mut masks: Box<[u128; PAIR_CLASSES * PAIR_CLASSES]> =
+            vec![u128::MAX; PAIR_CLASSES * PAIR_CLASSES]
                 .into_boxed_slice()
                 .try_into()
                 .expect("the table's length");
         let class = |b: u8| usize::from(PAIR_CLASS[usize::from(b)]);
         // Clears `bucket` in `lane` for the pairs `(x, y)` that `x`, `y` allow (`None`:
         // any byte; a lane clear for every pair is cleared once).
-        let mut all_clear = 0u64;
+        let mut all_clear = 0u128;
         let mut clear = |lane: u32, bucket: u64, x: Option<u8>, y: Option<u8>| {
-            let bit = 1u64 << (LANE * lane + u32::try_from(bucket).expect("21 buckets"));
+            let bit = 1u128 << (LANE * lane + u32::try_from(bucket).expect("32 buckets"));
             let firsts = x.map_or(0..PAIR_CLASSES, |x| class(x)..class(x) + 1);
             match y {
                 Some(y) => {
@@ -445,98 +451,213 @@ impl PairStage {
         // few pairs.
         let mut anchors: Vec<&[u8]> = patterns
             .iter()
-            .filter(|kw| kw.len() >= 4)
+            .filter(|kw| kw.len() >= ANCHOR)
             .map(|kw| {
-                let o = rarest_window(kw, 4);
-                &kw[o..o + 4]
+                let o = rarest_window(kw, ANCHOR);
+                &kw[o..o + ANCHOR]
             })
             .collect();
-        anchors.sort_unstable_by_key(|a| ([0, 1, 2, 3].map(|k| PAIR_CLASS[usize::from(a[k])]), *a));
+        anchors.sort_unstable_by_key(|a| {
+            let classes: [u8; ANCHOR] = std::array::from_fn(|k| PAIR_CLASS[usize::from(a[k])]);
+            (classes, *a)
+        });
         anchors.dedup();
         for (rank, a) in anchors.iter().enumerate() {
-            let bucket = (rank as u64 * QUAD_BUCKETS) / anchors.len() as u64;
-            clear(0, bucket, Some(a[0]), Some(a[1]));
-            clear(1, bucket, Some(a[1]), Some(a[2]));
-            clear(2, bucket, Some(a[2]), Some(a[3]));
+            let bucket = (rank as u64 * LONG_BUCKETS) / anchors.len() as u64;
+            for lane in 0..LANES {
+                let k = lane as usize;
+                clear(lane, bucket, Some(a[k]), Some(a[k + 1]));
+            }
         }
         for kw in patterns {
-            match kw.len() {
-                1 if bytes_apart => {}
-                1 => {
-                    clear(0, ONE_BYTE_BUCKET, None, None);
-                    clear(1, ONE_BYTE_BUCKET, None, None);
-                    clear(2, ONE_BYTE_BUCKET, None, Some(kw[0]));
-                }
-                2 => {
-                    clear(0, TWO_BYTE_BUCKET, None, None);
-                    clear(1, TWO_BYTE_BUCKET, None, Some(kw[0]));
-                    clear(2, TWO_BYTE_BUCKET, Some(kw[0]), Some(kw[1]));
-                }
-                3 => {
-                    // Split by the sum of the bytes, which spreads alike keywords (`sin`,
-                    // `ssn`, `sms`) better than their first byte does.
+            // A keyword of `n` bytes fills the last `n - 1` lanes with its pairs; the lane
+            // before them takes any byte before its first, and earlier lanes anything.
+            let bucket = match kw.len() {
+                0 | ANCHOR.. => continue,
+                1 if bytes_apart => continue,
+                1 | 2 => BYTE_BUCKET,
+                // Split by the sum of the bytes, which spreads alike keywords (`sin`,
+                // `ssn`, `sms`) better than their first byte does.
+                n => {
                     let sum: u64 = kw.iter().map(|&b| u64::from(b)).sum();
-                    let bucket = QUAD_BUCKETS + sum % 2;
-                    clear(0, bucket, None, None);
-                    clear(1, bucket, Some(kw[0]), Some(kw[1]));
-                    clear(2, bucket, Some(kw[1]), Some(kw[2]));
+                    if n == 4 {
+                        FOUR_BYTE_BUCKET + sum % 3
+                    } else {
+                        THREE_BYTE_BUCKET + sum % 2
+                    }
                 }
-                _ => {}
+            };
+            let first = LANES + 1 - u32::try_from(kw.len()).expect("a short keyword");
+            for lane in 0..first - 1 {
+                clear(lane, bucket, None, None);
+            }
+            clear(first - 1, bucket, None, Some(kw[0]));
+            for (k, pair) in kw.windows(2).enumerate() {
+                let lane = first + u32::try_from(k).expect("a short keyword");
+                clear(lane, bucket, Some(pair[0]), Some(pair[1]));
             }
         }
         let masks = (0..BYTE_PAIRS)
             .map(|pair| {
                 let [first, second] = u16::try_from(pair).expect("16 bits").to_le_bytes();
-                masks[class(first) | class(second) << 6]
+                state::from_bits(masks[class(first) | class(second) << 6])
             })
-            .collect::<Box<[u64]>>()
+            .collect::<Box<[state::State]>>()
             .try_into()
             .expect("the table's length");
         PairStage { masks }
     }
 
-    /// Bucket bits of keywords of four bytes or more.
-    const FOUR_BYTES: u32 = (1 << QUAD_BUCKETS) - 1;
+    /// Bucket bits of keywords of five bytes or more.
+    const LONG: u32 = (1 << LONG_BUCKETS) - 1;
+    /// Bucket bits of four-byte keywords.
+    const FOUR_BYTES: u32 = 0b111 << FOUR_BYTE_BUCKET;
     /// Bucket bits of three-byte keywords.
-    const THREE_BYTES: u32 = 0b11 << QUAD_BUCKETS;
-    /// Bucket bit of two-byte keywords.
-    const TWO_BYTES: u32 = 1 << TWO_BYTE_BUCKET;
-    /// Bucket bit of one-byte keywords.
-    const ONE_BYTE: u32 = 1 << ONE_BYTE_BUCKET;
+    const THREE_BYTES: u32 = 0b11 << THREE_BYTE_BUCKET;
+    /// Bucket bit of one- and two-byte keywords.
+    const BYTES: u32 = 1 << BYTE_BUCKET;
 
-    /// The buckets a state (or the AND of several) leaves clear in lane 2, as set bits.
-    fn buckets(state: u64) -> u32 {
-        // Lane 2 is the state's bits 42 to 62 (bit 63 is what a shift left behind).
-        !(state >> (2 * LANE)) as u32 & ((1 << LANE) - 1)
+    /// The buckets a state (or the AND of several) leaves clear in its last lane, as set
+    /// bits.
+    fn buckets(state: state::State) -> u32 {
+        !state::last_lane(state)
     }
 }
+
+/// The pair stage's state: four lanes of 32 bits, as a `u128` (lane 0 in the low bits).
+/// This is the reference; on x86-64 the scan uses [`sse2`].
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+mod portable {
+    use super::{LANE, LANES};
+
+    /// A state, or a mask of the table.
+    pub(super) type State = u128;
+
+    /// The state whose lanes are those of `bits`.
+    pub(super) fn from_bits(bits: u128) -> State {
+        bits
+    }
+
+    /// The state after one more byte: shifted a lane up, with the next pair's mask.
+    #[inline]
+    pub(super) fn step(state: State, mask: State) -> State {
+        (state << LANE) | mask
+    }
+
+    /// The state after the masks of four bytes, from them alone (a state holds four).
+    #[inline]
+    pub(super) fn last_of([m0, m1, m2, m3]: [State; 4]) -> State {
+        m0 << (3 * LANE) | m1 << (2 * LANE) | m2 << LANE | m3
+    }
+
+    /// The lanes clear in either state clear.
+    #[inline]
+    pub(super) fn and(a: State, b: State) -> State {
+        a & b
+    }
+
+    /// The last lane.
+    #[inline]
+    pub(super) fn last_lane(state: State) -> u32 {
+        (state >> ((LANES - 1) * LANE)) as u32
+    }
+}
+
+/// [`portable`] in an SSE2 register: the shift by a lane is one byte shift of the register
+/// (a `u128` in two general registers takes several instructions for it, and the scan ran
+/// at two-thirds the speed).
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cvtsi128_si32, _mm_or_si128, _mm_set_epi64x, _mm_slli_si128,
+        _mm_srli_si128,
+    };
+
+    /// See [`super::portable::State`].
+    pub(super) type State = __m128i;
+
+    /// See [`super::portable::from_bits`].
+    pub(super) fn from_bits(bits: u128) -> State {
+        // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 CPU has it. The casts
+        // split the bits into halves.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_set_epi64x((bits >> 64) as i64, bits as i64)
+        }
+    }
+
+    /// See [`super::portable::step`].
+    #[inline]
+    pub(super) fn step(state: State, mask: State) -> State {
+        // SAFETY: as in `from_bits`.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_or_si128(_mm_slli_si128::<4>(state), mask)
+        }
+    }
+
+    /// See [`super::portable::last_of`].
+    #[inline]
+    pub(super) fn last_of([m0, m1, m2, m3]: [State; 4]) -> State {
+        // SAFETY: as in `from_bits`.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_or_si128(
+                _mm_or_si128(_mm_slli_si128::<12>(m0), _mm_slli_si128::<8>(m1)),
+                _mm_or_si128(_mm_slli_si128::<4>(m2), m3),
+            )
+        }
+    }
+
+    /// See [`super::portable::and`].
+    #[inline]
+    pub(super) fn and(a: State, b: State) -> State {
+        // SAFETY: as in `from_bits`.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_and_si128(a, b)
+        }
+    }
+
+    /// See [`super::portable::last_lane`].
+    #[inline]
+    pub(super) fn last_lane(state: State) -> u32 {
+        // SAFETY: as in `from_bits`.
+        #[allow(unsafe_code)]
+        let lane = unsafe { _mm_cvtsi128_si32(_mm_srli_si128::<12>(state)) };
+        u32::from_ne_bytes(lane.to_ne_bytes())
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use portable as state;
+#[cfg(target_arch = "x86_64")]
+use sse2 as state;
 
 impl AnchorFilter {
     /// The filter over `patterns`, leaving out those of one byte if `bytes_apart`.
     fn build(patterns: &[Box<[u8]>], bytes_apart: bool) -> AnchorFilter {
-        let (mut quads, mut triples) = (Vec::new(), Vec::new());
+        let (mut longs, mut quads, mut triples) = (Vec::new(), Vec::new(), Vec::new());
         let mut shorts: Vec<(u8, u32)> = Vec::new();
         for (id, kw) in patterns.iter().enumerate() {
             let pattern = u32::try_from(id).expect("fewer than 2^32 keywords");
-            let anchored = |offset: usize, word: u32| Anchored {
-                pattern,
-                offset: u32::try_from(offset).expect("keywords under 4 GiB"),
-                word,
-                head: head_of(kw),
+            let anchored = |offset: usize, len: usize| {
+                let word = folded_at(&kw[offset..offset + len], 0, len);
+                let entry = Anchored {
+                    pattern,
+                    offset: u32::try_from(offset).expect("keywords under 4 GiB"),
+                    word,
+                    head: head_of(kw),
+                };
+                (anchor_key(word), entry)
             };
             match kw.len() {
                 0 => {}
                 1 if bytes_apart => {}
-                1 | 2 => shorts.push((word_at(kw, 0) as u8, pattern)),
-                3 => {
-                    let word = word_at(kw, 0) & TRIPLE;
-                    triples.push((triple_key(word), anchored(0, word)));
-                }
-                _ => {
-                    let o = rarest_window(kw, 4);
-                    let word = word_at(&kw[o..o + 4], 0);
-                    quads.push((quad_key(word), anchored(o, word)));
-                }
+                1 | 2 => shorts.push((kw[0] | 0x20, pattern)),
+                3 => triples.push(anchored(0, 3)),
+                4 => quads.push(anchored(0, 4)),
+                _ => longs.push(anchored(rarest_window(kw, ANCHOR), ANCHOR)),
             }
         }
         shorts.sort_unstable();
@@ -551,6 +672,7 @@ impl AnchorFilter {
         AnchorFilter {
             heads,
             pairs: PairStage::build(patterns, bytes_apart),
+            longs: AnchorTable::new(longs),
             quads: AnchorTable::new(quads),
             triples: AnchorTable::new(triples),
             short_starts,
@@ -771,7 +893,7 @@ impl KeywordIndex {
         };
         let masks = &*filter.pairs.masks;
         let pair_at = |pair: [u8; 2]| masks[usize::from(u16::from_le_bytes(pair))];
-        let mut visit = |end: usize, state: u64| {
+        let mut visit = |end: usize, state: state::State| {
             let buckets = PairStage::buckets(state);
             buckets != 0 && !go_on(end, scan.check(end, buckets, out))
         };
@@ -784,17 +906,19 @@ impl KeywordIndex {
             return false;
         }
         // Four positions at a time (reading the byte before them too): a bucket left clear
-        // in any of them shows in their AND.
+        // in any of them shows in their AND. The block's last state is taken from its four
+        // masks alone, so the chain of shifts runs within a block and the next block does
+        // not wait for it: with the chain from block to block the scan was a fifth slower.
         let mut i = 1;
         for window in hay.windows(5).step_by(4) {
-            let mut step = |k: usize| {
-                let pair = window[k..k + 2].try_into().expect("two bytes");
-                state = (state << LANE) | pair_at(pair);
-                state
-            };
-            let states = [step(0), step(1), step(2), step(3)];
-            if PairStage::buckets(states[0] & states[1] & states[2] & states[3]) != 0 {
-                for (k, &state) in states.iter().enumerate() {
+            let m: [state::State; 4] =
+                std::array::from_fn(|k| pair_at(window[k..k + 2].try_into().expect("two bytes")));
+            let s0 = state::step(state, m[0]);
+            let s1 = state::step(s0, m[1]);
+            let s2 = state::step(s1, m[2]);
+            state = state::last_of(m);
+            if PairStage::buckets(state::and(state::and(s0, s1), state::and(s2, state))) != 0 {
+                for (k, &state) in [s0, s1, s2, state].iter().enumerate() {
                     if visit(i + k, state) {
                         return false;
                     }
@@ -803,7 +927,7 @@ impl KeywordIndex {
             i += 4;
         }
         while i < hay.len() {
-            state = (state << LANE) | pair_at([hay[i - 1], hay[i]]);
+            state = state::step(state, pair_at([hay[i - 1], hay[i]]));
             if visit(i, state) {
                 return false;
             }
@@ -826,67 +950,79 @@ struct Scan<'a> {
 
 impl Scan<'_> {
     /// Compares the keywords whose anchors may end at `end` (the pair stage left `buckets`
-    /// clear there); the number compared. Anchors of four bytes come first: they are most
+    /// clear there); the number compared. Anchors of five bytes come first: they are most
     /// of what ordinary text lets through.
     #[inline(never)]
     fn check(&self, end: usize, buckets: u32, out: &mut Vec<KeywordHit>) -> usize {
-        let Scan { filter, hay, .. } = *self;
         let mut compared = 0;
-        if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
-            let word = word_at(hay, end - 3);
-            let key = quad_key(word);
-            if filter.quads.hit(key) {
-                for a in filter.quads.bucket(key) {
-                    if a.word == word
-                        && let Some(start) = (end - 3).checked_sub(a.offset as usize)
-                    {
-                        compared += 1;
-                        if head_fits(hay, start, a.head) {
-                            self.compare(a.pattern, start, out);
-                        }
-                    }
-                }
-            }
+        if buckets & PairStage::LONG != 0 && end >= ANCHOR - 1 {
+            compared += self.check_anchors(&self.filter.longs, end + 1 - ANCHOR, ANCHOR, out);
         }
-        if buckets & !PairStage::FOUR_BYTES != 0 {
+        if buckets & !PairStage::LONG != 0 {
             compared += self.check_short(end, buckets, out);
         }
         compared
     }
 
-    /// [`Scan::check`] for keywords of one to three bytes.
+    /// Compares the keywords of `table` whose anchor of `len` bytes may start at `at`; the
+    /// number compared.
+    #[inline]
+    fn check_anchors(
+        &self,
+        table: &AnchorTable,
+        at: usize,
+        len: usize,
+        out: &mut Vec<KeywordHit>,
+    ) -> usize {
+        let word = folded_at(self.hay, at, len);
+        let key = anchor_key(word);
+        if !table.hit(key) {
+            return 0;
+        }
+        let mut compared = 0;
+        for a in table.bucket(key) {
+            if a.word == word
+                && let Some(start) = at.checked_sub(a.offset as usize)
+            {
+                compared += 1;
+                if head_fits(self.hay, start, a.head) {
+                    self.compare(a.pattern, start, out);
+                }
+            }
+        }
+        compared
+    }
+
+    /// [`Scan::check`] for keywords of one to four bytes.
     #[inline(never)]
     fn check_short(&self, end: usize, buckets: u32, out: &mut Vec<KeywordHit>) -> usize {
         let Scan {
             index, filter, hay, ..
         } = *self;
         let mut compared = 0;
-        let mut try_one = |pattern: u32, start: usize| {
-            compared += 1;
-            if head_fits(hay, start, filter.heads[pattern as usize]) {
-                self.compare(pattern, start, out);
-            }
-        };
-        if buckets & PairStage::ONE_BYTE != 0 {
+        if buckets & PairStage::FOUR_BYTES != 0 && end >= 3 {
+            compared += self.check_anchors(&filter.quads, end - 3, 4, out);
+        }
+        if buckets & PairStage::THREE_BYTES != 0 && end >= 2 {
+            compared += self.check_anchors(&filter.triples, end - 2, 3, out);
+        }
+        if buckets & PairStage::BYTES != 0 {
+            let mut try_one = |pattern: u32, start: usize| {
+                compared += 1;
+                if head_fits(hay, start, filter.heads[pattern as usize]) {
+                    self.compare(pattern, start, out);
+                }
+            };
             for &id in filter.shorts(hay[end] | 0x20) {
                 if index.patterns[id as usize].len() == 1 {
                     try_one(id, end);
                 }
             }
-        }
-        if buckets & PairStage::TWO_BYTES != 0 && end >= 1 {
-            for &id in filter.shorts(hay[end - 1] | 0x20) {
-                if index.patterns[id as usize].len() == 2 {
-                    try_one(id, end - 1);
-                }
-            }
-        }
-        if buckets & PairStage::THREE_BYTES != 0 && end >= 2 {
-            let word = word_at(hay, end - 2) & TRIPLE;
-            let key = triple_key(word);
-            if filter.triples.hit(key) {
-                for a in filter.triples.bucket(key).iter().filter(|a| a.word == word) {
-                    try_one(a.pattern, end - 2);
+            if end >= 1 {
+                for &id in filter.shorts(hay[end - 1] | 0x20) {
+                    if index.patterns[id as usize].len() == 2 {
+                        try_one(id, end - 1);
+                    }
                 }
             }
         }
@@ -976,12 +1112,19 @@ mod tests {
             "ß",
             "-----BEGIN",
             "passw",
+            "sys:",
+            "bcde",
+            "abcdef",
         ];
         for hay in [
             "",
             "a",
             "ab",
             "-",
+            "sys:",
+            "bcde",
+            "abcdef",
+            "xABCDEFbcdesys:abcde",
             "using a password: IGNORE PREVIOUS and Passw0rd @ 10:30",
             "x-----begin RSA-----BEGIN akia AKIAIOSFODNN7EXAMPLE",
             "系统提示 系统 ß ss tel:+1 Telephone single basin sin",
@@ -1027,7 +1170,45 @@ mod tests {
         );
     }
 
+    /// Reads a state's lanes (lane 0 first) through its last lane, shifting each up.
+    fn lanes(state: state::State) -> [u32; 4] {
+        let zero = state::from_bits(0);
+        let mut state = state;
+        let mut out = [0; 4];
+        for k in (0..4).rev() {
+            out[k] = state::last_lane(state);
+            state = state::step(state, zero);
+        }
+        out
+    }
+
     proptest::proptest! {
+        /// The state the scan uses (SSE2 on x86-64) steps as the `u128` reference does, and
+        /// a block's last state from its four masks alone is the state after four steps
+        /// from any state.
+        #[test]
+        fn states_step_as_the_reference(
+            start: u128,
+            masks: [u128; 4],
+        ) {
+            let mut state = state::from_bits(start);
+            let mut reference = portable::from_bits(start);
+            for &mask in &masks {
+                state = state::step(state, state::from_bits(mask));
+                reference = portable::step(reference, mask);
+                proptest::prop_assert_eq!(state::last_lane(state), portable::last_lane(reference));
+            }
+            let expected: [u32; 4] = std::array::from_fn(|k| (reference >> (32 * k)) as u32);
+            proptest::prop_assert_eq!(lanes(state), expected);
+            proptest::prop_assert_eq!(lanes(state::last_of(masks.map(state::from_bits))), expected);
+            proptest::prop_assert_eq!(portable::last_of(masks), reference);
+            let other = state::from_bits(masks[0]);
+            proptest::prop_assert_eq!(
+                lanes(state::and(state, other)),
+                std::array::from_fn(|k| expected[k] & (masks[0] >> (32 * k)) as u32)
+            );
+        }
+
         /// The filter, never handing over to the automaton, and the search for one-byte
         /// keywords (when they are apart) find exactly the automaton's matches, for
         /// keywords of every length class (the pair stage's buckets) and texts in mixed
