@@ -213,6 +213,7 @@ mod sse2 {
     use super::{BASE64, PAIRS};
 
     /// Lanes of `v` in `lo..=hi` (all ones), the others zero.
+    #[inline]
     #[target_feature(enable = "sse2")]
     fn in_range(v: __m128i, lo: u8, hi: u8) -> __m128i {
         // Moves `lo` to -128, so that a signed comparison tests `lo..=hi`.
@@ -221,6 +222,7 @@ mod sse2 {
     }
 
     /// See [`super::near_mask`].
+    #[inline]
     #[target_feature(enable = "sse2")]
     pub(super) fn near_mask<const EXACT: u8>(block: &[u8; 64]) -> u64 {
         let mut mask = 0;
@@ -239,6 +241,45 @@ mod sse2 {
                 _mm_or_si128(letters, v)
             };
             mask |= u64::from(_mm_movemask_epi8(near) as u16) << (16 * k);
+        }
+        if EXACT == PAIRS { !mask } else { mask }
+    }
+}
+
+/// The near classes 32 bytes at a time, as [`sse2`] takes them 16 at a time.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+
+    use super::{BASE64, PAIRS};
+
+    /// See [`super::near_mask`].
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn near_mask<const EXACT: u8>(block: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (k, chunk) in block.chunks_exact(32).enumerate() {
+            // SAFETY: `chunk` holds 32 readable bytes, and `loadu` needs no alignment.
+            #[allow(unsafe_code)]
+            let v: __m256i = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+            let near = if EXACT == BASE64 {
+                // Signed: the bytes from 0x80 on are negative.
+                _mm256_cmpgt_epi8(v, _mm256_set1_epi8(b'*' as i8))
+            } else {
+                debug_assert_eq!(EXACT, PAIRS);
+                // The letters `g` to `w` (moved to the bottom of the signed range, so one
+                // comparison tests the range), and non-ASCII bytes; inverted below.
+                let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+                let moved =
+                    _mm256_add_epi8(folded, _mm256_set1_epi8(0x80u8.wrapping_sub(b'g') as i8));
+                let limit = _mm256_set1_epi8((b'w' - b'g' + 1) as i8 ^ i8::MIN);
+                _mm256_or_si256(_mm256_cmpgt_epi8(limit, moved), v)
+            };
+            let bits = _mm256_movemask_epi8(near).to_ne_bytes();
+            mask |= u64::from(u32::from_ne_bytes(bits)) << (32 * k);
         }
         if EXACT == PAIRS { !mask } else { mask }
     }
@@ -264,7 +305,32 @@ fn run_ends<const MIN: usize>(mask: u64, prev: u64) -> u64 {
 /// Calls `f` with every maximal run of `EXACT` bytes (a [`RUN_BYTES`] bit) at least `MIN`
 /// long, in order. Blocks of 64 bytes are tested for a run of `MIN` bytes of the near class;
 /// only such a run is walked a byte at a time.
-fn long_runs<const EXACT: u8, const MIN: usize>(bytes: &[u8], mut f: impl FnMut(usize, usize)) {
+fn long_runs<const EXACT: u8, const MIN: usize>(bytes: &[u8], f: impl FnMut(usize, usize)) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked above.
+        #[allow(unsafe_code)]
+        return unsafe { long_runs_avx2::<EXACT, MIN>(bytes, f) };
+    }
+    long_runs_with::<EXACT, MIN>(bytes, near_mask::<EXACT>, f);
+}
+
+/// [`long_runs`] with the near classes 32 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn long_runs_avx2<const EXACT: u8, const MIN: usize>(bytes: &[u8], f: impl FnMut(usize, usize)) {
+    long_runs_with::<EXACT, MIN>(bytes, |block| avx2::near_mask::<EXACT>(block), f);
+}
+
+/// [`long_runs`] with `near_mask` for [`near_mask`]; inlined into each caller, so that the
+/// AVX2 copy is compiled with AVX2.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn long_runs_with<const EXACT: u8, const MIN: usize>(
+    bytes: &[u8],
+    near_mask: impl Fn(&[u8; 64]) -> u64,
+    mut f: impl FnMut(usize, usize),
+) {
     const { assert!(MIN >= 15) };
     let n = bytes.len();
     let near = EXACT << 1;
@@ -273,12 +339,12 @@ fn long_runs<const EXACT: u8, const MIN: usize>(bytes: &[u8], mut f: impl FnMut(
     let mut prev = 0;
     while base < n {
         let mask = if let Some(block) = bytes.get(base..base + 64) {
-            near_mask::<EXACT>(block.try_into().expect("64 bytes"))
+            near_mask(block.try_into().expect("64 bytes"))
         } else {
             let mut block = [0; 64];
             block[..n - base].copy_from_slice(&bytes[base..]);
             // The bytes past the end are in no run.
-            near_mask::<EXACT>(&block) & u64::MAX >> (64 - (n - base))
+            near_mask(&block) & u64::MAX >> (64 - (n - base))
         };
         // A run of `MIN` (15 or more) bytes holds a whole aligned group of 8, here or in
         // the last 8 bytes of the block before.
@@ -976,6 +1042,16 @@ mod tests {
             let block: &[u8; 64] = bytes.as_slice().try_into().unwrap();
             proptest::prop_assert_eq!(near_mask::<BASE64>(block), scalar_near_mask::<BASE64>(block));
             proptest::prop_assert_eq!(near_mask::<PAIRS>(block), scalar_near_mask::<PAIRS>(block));
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked above.
+                #[allow(unsafe_code)]
+                let (base64, pairs) = unsafe {
+                    (avx2::near_mask::<BASE64>(block), avx2::near_mask::<PAIRS>(block))
+                };
+                proptest::prop_assert_eq!(base64, scalar_near_mask::<BASE64>(block));
+                proptest::prop_assert_eq!(pairs, scalar_near_mask::<PAIRS>(block));
+            }
         }
     }
 
