@@ -555,7 +555,7 @@ fn base32(bytes: &[u8]) -> String {
     if bits > 0 {
         out.push(char::from(ALPHABET[(acc << (5 - bits) & 31) as usize]));
     }
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push('=');
     }
     out

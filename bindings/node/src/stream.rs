@@ -53,10 +53,10 @@ impl OutputStream {
 
     /// The chunk as UTF-8, joining a surrogate pair split across chunks.
     fn chunk_text(&mut self, chunk: JsString<'_>) -> Result<String, Failure> {
-        if self.pending_high.is_none() {
-            if let Ok(s) = text::owned(chunk, "chunk") {
-                return Ok(s);
-            }
+        if self.pending_high.is_none()
+            && let Ok(s) = text::owned(chunk, "chunk")
+        {
+            return Ok(s);
         }
         // Slow path: a chunk with U+FFFD or unpaired surrogates, or a pair to complete.
         let utf16 = chunk.into_utf16().map_err(|e| internal(&e))?;

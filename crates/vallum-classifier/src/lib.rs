@@ -364,17 +364,17 @@ impl Classifier {
         let base = weights::load_safetensors(&base_path, Some(&pins.base_weights))?;
         let trained_path = dir.join(TRAINED_WEIGHTS_FILE);
         let trained = weights::load_safetensors(&trained_path, Some(&pins.trained_weights))?;
-        if let Some(b) = trained.metadata.get("base_sha256") {
-            if !b.eq_ignore_ascii_case(&base.sha256) {
-                return Err(invalid_model(
-                    &trained_path,
-                    format!(
-                        "trained for base weights {b}, but {} is {}",
-                        base_path.display(),
-                        base.sha256
-                    ),
-                ));
-            }
+        if let Some(b) = trained.metadata.get("base_sha256")
+            && !b.eq_ignore_ascii_case(&base.sha256)
+        {
+            return Err(invalid_model(
+                &trained_path,
+                format!(
+                    "trained for base weights {b}, but {} is {}",
+                    base_path.display(),
+                    base.sha256
+                ),
+            ));
         }
         let mut map: std::collections::HashMap<String, Tensor> = base
             .tensors

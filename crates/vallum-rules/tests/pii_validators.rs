@@ -264,7 +264,7 @@ proptest! {
         // The check makes the weighted sum over all ten digits (weights 10..1) a multiple of 11.
         let check = (0..10u32).find(|&c| {
             let s: u32 = body.iter().enumerate().map(|(i, &d)| u32::from(d) * (10 - i as u32)).sum();
-            (s + c) % 11 == 0
+            (s + c).is_multiple_of(11)
         });
         prop_assume!(check.is_some());
         let mut all = body.clone();
@@ -489,7 +489,7 @@ fn to_5bit(bytes: &[u8]) -> Vec<u8> {
         .iter()
         .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1))
         .collect();
-    while bits.len() % 5 != 0 {
+    while !bits.len().is_multiple_of(5) {
         bits.push(false);
     }
     bits.chunks(5)

@@ -102,7 +102,7 @@ fn reference_b64url(data: &[u8]) -> String {
     for b in data {
         write!(bits, "{b:08b}").unwrap();
     }
-    while bits.len() % 6 != 0 {
+    while !bits.len().is_multiple_of(6) {
         bits.push('0');
     }
     bits.as_bytes()
@@ -626,7 +626,11 @@ fn prose(bytes: usize, keyword_rate: u64) -> String {
         }
         sentence += 1;
         if sentence > 8 + (rng.next() % 12) as usize {
-            out.push_str(if rng.next() % 7 == 0 { ".\n\n" } else { ". " });
+            out.push_str(if rng.next().is_multiple_of(7) {
+                ".\n\n"
+            } else {
+                ". "
+            });
             sentence = 0;
         } else {
             out.push(' ');

@@ -411,7 +411,7 @@ pub fn aba_routing(text: &str) -> bool {
         .zip([3, 7, 1].iter().cycle())
         .map(|(&x, &w)| u32::from(x) * w)
         .sum();
-    sum % 10 == 0 && matches!(prefix(d, 2), 0..=12 | 21..=32 | 61..=72 | 80)
+    sum.is_multiple_of(10) && matches!(prefix(d, 2), 0..=12 | 21..=32 | 61..=72 | 80)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1129,7 +1129,7 @@ pub fn au_tfn(text: &str) -> bool {
         _ => return false,
     };
     let sum: u32 = d.iter().zip(weights).map(|(&x, w)| u32::from(x) * w).sum();
-    !all_same(d) && sum % 11 == 0
+    !all_same(d) && sum.is_multiple_of(11)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1435,7 +1435,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }

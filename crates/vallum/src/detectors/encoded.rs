@@ -393,7 +393,7 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2)
@@ -478,10 +478,8 @@ fn text_of(bytes: Vec<u8>) -> Option<String> {
 /// Decodes a run of base64-alphabet bytes as hex, base32 or base64, whichever fits.
 fn decode_run(run: &[u8]) -> Option<(&'static str, String)> {
     let hex = run.iter().all(|&b| CLASS[b as usize] == Byte::Hex);
-    if hex {
-        if let Some(t) = decode_hex(run).and_then(text_of) {
-            return Some(("hex", t));
-        }
+    if hex && let Some(t) = decode_hex(run).and_then(text_of) {
+        return Some(("hex", t));
     }
     let base32 = run
         .iter()

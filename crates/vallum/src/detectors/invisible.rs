@@ -411,7 +411,7 @@ impl Pass<'_, '_> {
             tried += 1;
             let value = |c: char| perm[symbols.iter().position(|&s| s == c).unwrap_or(0)] as u32;
             let total_bits = chars.len() as u32 * bits_per;
-            if total_bits % 8 == 0 {
+            if total_bits.is_multiple_of(8) {
                 let mut bytes = Vec::with_capacity(chars.len() * bits_per as usize / 8);
                 let mut acc = 0u32;
                 let mut n = 0u32;
