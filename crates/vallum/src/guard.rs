@@ -140,9 +140,13 @@ fn pack_enabled(policy: &Policy, pack: &str) -> bool {
 fn rule_sources(policy: &Policy) -> Vec<RuleSource> {
     let mut sources: Vec<RuleSource> = builtin_packs()
         .iter()
-        .filter(|p| pack_enabled(policy, &p.name))
-        .flat_map(|p| p.rules.iter())
-        .map(|spec| RuleSource::builtin(spec.clone()))
+        .enumerate()
+        .filter(|(_, p)| pack_enabled(policy, &p.name))
+        .flat_map(|(n, p)| {
+            p.rules
+                .iter()
+                .map(move |spec| RuleSource::builtin(spec.clone(), n))
+        })
         .collect();
     for rule in &policy.custom {
         let view = if rule.normalized {
@@ -189,6 +193,7 @@ fn rule_sources(policy: &Policy) -> Vec<RuleSource> {
                 case_sensitive: rule.case_sensitive,
                 action: Some(rule.action),
                 user: true,
+                pack: None,
             });
         }
         if let Some(pattern) = &rule.pattern {
@@ -198,6 +203,7 @@ fn rule_sources(policy: &Policy) -> Vec<RuleSource> {
                 case_sensitive: rule.case_sensitive,
                 action: Some(rule.action),
                 user: true,
+                pack: None,
             });
         }
     }
