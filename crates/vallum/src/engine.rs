@@ -818,7 +818,7 @@ struct Scratch {
     gated_windows: Vec<GatedWindows>,
     /// Per gated group, its set's search caches, made on first use.
     gated_caches: Vec<Option<EndCaches>>,
-    /// The stretches where the gated set found matches end, `(rule, start, end)`; then
+    /// The stretches where the gated sets found matches end, `(rule, start, end)`; then
     /// grouped by rule; per rule, the index of its latest (see [`EndSet::stretches`]).
     stretches: RuleRanges,
     stretches_grouped: RuleRanges,
@@ -861,13 +861,13 @@ pub(crate) struct Engine {
     digit_window: usize,
     /// Whether a digit-anchored rule is a prompt-injection rule (see `interacts`).
     digit_rules_interact: bool,
-    /// The keyword-gated built-in prompt-injection rules, searched as one set where that
-    /// pays.
+    /// The keyword-gated prompt-injection rules of each built-in pack, each pack's
+    /// searched as one set where that pays.
     gated: Vec<GatedGroup>,
     /// Per rule, its group in `gated` (`NO_GROUP`: none).
     in_gated: Vec<u8>,
-    /// The set is searched when its rules' windows total at least this many times their
-    /// union ([`GATED_OVERLAP`]; tests set 0, always, and `usize::MAX`, never).
+    /// A group's set is searched when its rules' windows total at least this many times
+    /// their union ([`GATED_OVERLAP`]; tests set 0, always, and `usize::MAX`, never).
     gated_overlap: usize,
     scratch: ScratchPool,
 }
@@ -1436,8 +1436,8 @@ impl Engine {
                                 end - start
                             }
                         };
-                        // The gated set's union holds the window (a keyword-first rule, in
-                        // no set, searches anchored at its hits).
+                        // The rule's group's union holds the window (a keyword-first rule,
+                        // in no set, searches anchored at its hits).
                         if let Some(g) = scratch
                             .gated_windows
                             .get_mut(usize::from(self.in_gated[idx as usize]))
