@@ -32,6 +32,9 @@ cargo test --workspace --locked
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+# The private items' docs too: their links must resolve for whoever reads the code.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet \
+    --document-private-items
 
 if [ -f scripts/python-test.sh ]; then
   step "python package"

@@ -5,7 +5,7 @@
 //! category/kind/span/score, and an HMAC-SHA-256 of the input under a key you supply:
 //! never the text, never a matched secret). Each line ends with the SHA-256 of its own
 //! contents and names the hash of the line before it, so an edited, removed, moved or cut
-//! record breaks the chain; [`verify`] says where.
+//! record breaks the chain; [`verify()`] says where.
 //!
 //! ```
 //! use vallum_audit::{AuditConfig, AuditKey, AuditSink, AuditedGuard, Fsync, verify};
@@ -49,7 +49,7 @@
 //! ## What the chain proves
 //!
 //! SHA-256 is unkeyed, so anyone who can write the file can also rewrite the whole chain
-//! after the point they changed. Keep the head hash that [`verify`] reports somewhere the
+//! after the point they changed. Keep the head hash that [`verify()`] reports somewhere the
 //! writer cannot reach (a ticket, another host) and pass it as the anchor of later
 //! checks: then a rewrite, and records cut from the end, are detected too.
 #![deny(missing_docs)]

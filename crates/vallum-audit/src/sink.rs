@@ -212,7 +212,7 @@ fn sync_dir(path: &Path) -> Result<(), AuditError> {
 }
 
 /// The rotated files of the log at `path`, oldest first (`NAME.000001`, `NAME.000002`, ...).
-/// Pass them before `path` to [`crate::verify`].
+/// Pass them before `path` to [`crate::verify()`].
 pub fn rotated_files(path: impl AsRef<Path>) -> Result<Vec<PathBuf>, AuditError> {
     let path = path.as_ref();
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {

@@ -1,4 +1,4 @@
-//! Canary tokens: a token planted in the prompt (made by [`crate::canary`], or any
+//! Canary tokens: a token planted in the prompt (made by [`crate::canary()`], or any
 //! `vlm-canary-…` token the user chose) that shows up in the output.
 //!
 //! The output is compared on a skeleton of its normalised view (NFKC, invisible characters
