@@ -19,6 +19,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
+use vallum_rules::validators::secrets::base64_decode;
 
 use super::derived::{carried, injection_findings, looks_like_text, strongest};
 use crate::engine::{ceil_boundary, floor_boundary};
@@ -401,40 +402,10 @@ fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn b64_value(b: u8, url: bool) -> Option<u8> {
-    match b {
-        b'A'..=b'Z' => Some(b - b'A'),
-        b'a'..=b'z' => Some(b - b'a' + 26),
-        b'0'..=b'9' => Some(b - b'0' + 52),
-        b'+' if !url => Some(62),
-        b'/' if !url => Some(63),
-        b'-' if url => Some(62),
-        b'_' if url => Some(63),
-        _ => None,
-    }
-}
-
+/// Base64 in either alphabet: the URL-safe one when the run holds `-` or `_`.
 fn decode_base64(s: &[u8]) -> Option<Vec<u8>> {
-    let body = s
-        .strip_suffix(b"==")
-        .or_else(|| s.strip_suffix(b"="))
-        .unwrap_or(s);
-    if body.len() % 4 == 1 {
-        return None;
-    }
-    let url = body.iter().any(|&b| b == b'-' || b == b'_');
-    let mut out = Vec::with_capacity(body.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &b in body {
-        acc = (acc << 6) | u32::from(b64_value(b, url)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
+    let url = s.iter().any(|&b| b == b'-' || b == b'_');
+    base64_decode(std::str::from_utf8(s).ok()?, url)
 }
 
 fn decode_base32(s: &[u8]) -> Option<Vec<u8>> {
