@@ -1,8 +1,9 @@
 //! The engine's keyword search alone, side by side with the automata it replaces: Vallum's
 //! filter (`crates/vallum/src/keywords.rs`, compiled in here from its source) against
 //! aho-corasick's DFA and contiguous NFA over the same keywords, those of every built-in
-//! pack plus the ten digits (the engine's digit anchors); and, on dense chat, that DFA alone
-//! beside the whole scan (the floor under the issue-2 target). Results in benches/RESULTS.md.
+//! pack plus the ten digits (the engine's digit anchors); and, on dense chat, that DFA and
+//! an oracle's confirmations of the findings beside the whole scan (the floor under the
+//! issue-2 target). Results in benches/RESULTS.md.
 //! The module is compiled from its source because the engine keeps it crate-private.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
